@@ -1,0 +1,23 @@
+"""User-facing errors: small domain classes, turned into one paragraph and exit code 2 by the CLI."""
+
+
+class DareUError(Exception):
+    """A mistake in the user's input (config, data, model folder). Never a bug in DareU."""
+
+    exit_code = 2
+
+
+class ConfigError(DareUError):
+    """A recipe key is unknown, has the wrong type, or an invalid value."""
+
+
+class DataError(DareUError):
+    """A corpus file or record is missing, malformed, or inconsistent with the config."""
+
+
+class ModelError(DareUError):
+    """A model or tokenizer folder is missing, corrupt, unsafe, or incompatible."""
+
+
+class EnvironmentProblem(DareUError):
+    """The machine cannot do what the recipe asks (no CUDA, no bitsandbytes, unwritable disk)."""

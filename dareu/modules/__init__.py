@@ -1,0 +1,1 @@
+"""LightningModules: finetuning of target/oracle, DareU, and the loss-based baselines."""

@@ -1,0 +1,118 @@
+"""The run directory and its resumable stages.
+
+Each stage writes its outputs atomically and then a marker `stages/<name>.json` holding the hash of
+the config that produced them; a stage whose marker matches the current config is skipped, so a
+stopped run resumes where it stopped and an edited recipe reruns only what it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from dareu.config import Config, config_hash, save_config
+from dareu.io import atomic_write_json, read_json
+
+log = logging.getLogger("dareu")
+
+
+def is_rank_zero() -> bool:
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
+class Run:
+    """Paths and lazily built shared objects (corpus, tokenizer) of one run directory."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.out = Path(cfg.run.output_dir)
+        if cfg.run.threads:
+            torch.set_num_threads(cfg.run.threads)
+
+    # -- paths --------------------------------------------------------------------------------
+    @property
+    def tokenizer_dir(self) -> Path:
+        m = self.cfg.model
+        return Path(m.tokenizer_path or m.path or m.base_path or self.out / "tokenizer")
+
+    @property
+    def target_dir(self) -> Path:
+        return Path(self.cfg.model.path or self.out / "target")
+
+    @property
+    def oracle_dir(self) -> Path:
+        return Path(self.cfg.model.oracle_path or self.out / "oracle")
+
+    @property
+    def attributor_dir(self) -> Path:
+        return self.out / "attributor"
+
+    def method_dir(self, method: str) -> Path:
+        return self.out / "methods" / method
+
+    def eval_dir(self, model: str) -> Path:
+        return self.out / "eval" / model
+
+    # -- shared objects -----------------------------------------------------------------------
+    @cached_property
+    def corpus(self):
+        from dareu.data import build_corpus
+
+        return build_corpus(self.cfg.data, self.cfg.run.seed)
+
+    @cached_property
+    def tokenizer(self):
+        from dareu.models import load_tokenizer
+
+        return load_tokenizer(self.tokenizer_dir, self.cfg.model)
+
+    def prompt_text(self, prompt: str) -> str:
+        from dareu.data.formatting import format_prompt
+
+        d = self.cfg.data
+        return format_prompt(prompt, self.tokenizer, d.template, d.chat_template)
+
+    # -- stages -------------------------------------------------------------------------------
+    def marker(self, stage: str) -> Path:
+        return self.out / "stages" / f"{stage}.json"
+
+    def stage_hash(self, stage: str) -> str | None:
+        m = read_json(self.marker(stage))
+        return m["hash"] if m else None
+
+    def stage(self, name: str, key: list[Any], fn: Callable[[], dict | None]) -> dict:
+        """Run `fn` unless a finished marker with the same config hash exists; return its result."""
+        h = config_hash(*key)
+        marker = read_json(self.marker(name))
+        if marker and marker.get("hash") == h:
+            log.info("stage %s: up to date (config %s), skipped", name, h)
+            return marker.get("result") or {}
+        log.info("stage %s: running (config %s)", name, h)
+        t0 = time.time()
+        result = fn() or {}
+        if is_rank_zero():
+            atomic_write_json(self.marker(name), {"hash": h, "wall_s": round(time.time() - t0, 2),
+                                                  "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                                  "result": result})
+            save_config(self.cfg, self.out / "config.yaml")
+        return result
+
+    def stage_times(self) -> dict[str, float]:
+        out = {}
+        for p in sorted((self.out / "stages").glob("*.json")):
+            out[p.stem] = read_json(p).get("wall_s")
+        return out
+
+
+def model_key(cfg: Config) -> dict:
+    """The model settings that change the target/oracle (not the unlearning mode)."""
+    skip = {"mode", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "merge_adapters"}
+    return {k: v for k, v in asdict(cfg.model).items() if k not in skip}

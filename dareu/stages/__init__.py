@@ -1,0 +1,1 @@
+"""The stages of a run: prepare, fit-attributor, unlearn, evaluate, report."""

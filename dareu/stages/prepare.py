@@ -1,0 +1,95 @@
+"""`dareu prepare`: tokenizer, target (all owners) and oracle (retain owners) models, their ROUGE.
+
+A user who already has a target (and oracle) points `model.path` (`model.oracle_path`) at it and
+the corresponding finetune is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import lightning as L
+
+from dareu.errors import ConfigError
+from dareu.io import atomic_dir, update_summary
+from dareu.pipeline import Run, is_rank_zero, model_key
+
+log = logging.getLogger("dareu")
+
+
+def prepare(run: Run) -> dict:
+    cfg = run.cfg
+    if cfg.model.path and not cfg.model.oracle_path and not cfg.model.base_path:
+        raise ConfigError("model.path is set (your own target) but model.oracle_path is not: set "
+                          "model.oracle_path to a retain-only model, or model.base_path to the model "
+                          "the target was finetuned from so DareU can finetune the oracle.")
+    corpus = run.corpus
+    key = [cfg.data, model_key(cfg), cfg.finetune, cfg.run.seed]
+    if not (cfg.model.tokenizer_path or cfg.model.path or cfg.model.base_path):
+        run.stage("tokenizer", key[:2] + [cfg.run.seed], lambda: _train_tokenizer(run))
+    extra = corpus.test if cfg.finetune.include_test_sets else []
+    if not cfg.model.path:
+        run.stage("target", key, lambda: _finetune(run, "target", corpus.records + extra))
+    if not cfg.model.oracle_path:
+        run.stage("oracle", key, lambda: _finetune(run, "oracle", corpus.retain + extra))
+    eval_key = key + [cfg.eval, run.stage_hash("target"), run.stage_hash("oracle")]
+    return run.stage("prepare-eval", eval_key, lambda: _evaluate_rouge(run))
+
+
+def _train_tokenizer(run: Run) -> dict:
+    from dareu.models import train_tokenizer
+
+    tok = train_tokenizer(run.corpus.all_texts(), run.cfg.model.vocab_size)
+    if is_rank_zero():
+        with atomic_dir(run.out / "tokenizer") as tmp:
+            tok.save_pretrained(tmp)
+    run.__dict__.pop("tokenizer", None)
+    return {"vocab_size": len(tok)}
+
+
+def _finetune(run: Run, name: str, records: list) -> dict:
+    from dareu.data.modules import QADataModule
+    from dareu.models import build_tiny_model, load_causal_lm, merged_model, is_peft
+    from dareu.modules.finetune import FinetuneModule
+    from dareu.trainer import make_trainer
+
+    cfg = run.cfg
+    L.seed_everything(cfg.run.seed, workers=True, verbose=False)
+    if cfg.model.base_path:
+        model = load_causal_lm(cfg.model.base_path, cfg.model, mode=cfg.finetune.mode)
+    else:
+        model = build_tiny_model(cfg.model, run.tokenizer, cfg.run.seed)
+    ft = cfg.finetune
+    data = QADataModule(records, run.tokenizer, cfg.data.template, cfg.model.max_length,
+                        ft.batch_size, cfg.run.seed, cfg.data.chat_template)
+    module = FinetuneModule(model, ft.lr, ft.weight_decay, ft.warmup_ratio)
+    trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_epochs=ft.epochs)
+    log.info("finetuning %s on %d records for %d epochs", name, len(records), ft.epochs)
+    trainer.fit(module, datamodule=data)
+    if trainer.is_global_zero:
+        final = merged_model(model, cfg.model, cfg.model.base_path) if is_peft(model) else model
+        with atomic_dir(run.out / name) as tmp:
+            final.save_pretrained(tmp, safe_serialization=True)
+            run.tokenizer.save_pretrained(tmp)
+    loss = trainer.callback_metrics.get("train_loss")
+    return {"records": len(records), "final_train_loss": round(float(loss), 4) if loss is not None else None}
+
+
+def _evaluate_rouge(run: Run) -> dict:
+    from dareu.eval.answers import rouge_by_split
+    from dareu.models import load_causal_lm
+    from dareu.trainer import resolve_device
+
+    cfg, corpus = run.cfg, run.corpus
+    device = resolve_device(cfg.trainer)
+    splits = {"forget": corpus.forget, "retain": corpus.retain, "test": corpus.test}
+    result = {}
+    for name, path in (("target", run.target_dir), ("oracle", run.oracle_dir)):
+        model = load_causal_lm(path, cfg.model, mode="full", device=device, trainable=False)
+        means, _ = rouge_by_split(model, run.tokenizer, splits, run.prompt_text,
+                                  cfg.eval.max_new_tokens, cfg.eval.batch_size)
+        if is_rank_zero():
+            update_summary(run.out, name, means)
+        log.info("%s: %s", name, means)
+        result[name] = means
+    return result
