@@ -219,3 +219,21 @@ def merged_model(model: PreTrainedModel, cfg: ModelConfig | None, base_path: str
 def weight_bytes(model: torch.nn.Module) -> int:
     """Bytes of all parameters and buffers as stored (4-bit weights count as packed bytes)."""
     return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+
+
+def load_trained(path: str | Path, cfg: ModelConfig, base_path: str | Path | None = None,
+                 device: str | torch.device | None = None) -> PreTrainedModel:
+    """Load a model written by `save_model` for evaluation: a full model folder, a folder with a
+    `merged/` model, or a folder with only an `adapter/` (applied to `base_path`)."""
+    from peft import PeftModel
+
+    p = Path(path)
+    for full in (p, p / "merged"):
+        if (full / "config.json").is_file():
+            return load_causal_lm(full, cfg, mode="full", device=device, trainable=False)
+    if (p / "adapter" / "adapter_config.json").is_file():
+        if base_path is None:
+            raise ModelError(f"{p} holds only a LoRA adapter and no base model path was given.")
+        base = load_causal_lm(base_path, cfg, mode="full", device=device, trainable=False)
+        return PeftModel.from_pretrained(base, str(p / "adapter")).merge_and_unload().eval()
+    raise ModelError(f"{p} holds no model (expected config.json, merged/ or adapter/).")
