@@ -148,7 +148,9 @@ def load_causal_lm(path: str | Path, cfg: ModelConfig, mode: str = "full",
         kw["device_map"] = {"": str(device or "cpu")}
     try:
         model = AutoModelForCausalLM.from_pretrained(str(path), **kw)
-    except (OSError, ValueError, RuntimeError) as e:
+    except Exception as e:  # corrupt weights surface as many library-specific error types
+        if isinstance(e, (KeyboardInterrupt, MemoryError)):
+            raise
         raise ModelError(f"cannot load a causal LM from {path}: {str(e).splitlines()[0]}") from None
     if device is not None and mode != "qlora":
         model.to(device)

@@ -1,0 +1,71 @@
+"""Recipe loading: every user mistake is a ConfigError naming the key and what was expected."""
+
+from pathlib import Path
+
+import pytest
+
+from dareu.config import Config, config_hash, load_config
+from dareu.errors import ConfigError
+
+RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
+
+
+def test_defaults_and_overrides():
+    cfg = load_config(None, ["unlearn.steps=7", "data.num_owners=5", "trainer.devices=2"])
+    assert isinstance(cfg, Config)
+    assert cfg.unlearn.steps == 7 and cfg.data.num_owners == 5 and cfg.trainer.devices == 2
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[p.name for p in RECIPES])
+def test_every_recipe_loads(recipe):
+    cfg = load_config(recipe)
+    assert cfg.run.output_dir
+
+
+def test_unknown_key_suggests_the_right_one():
+    with pytest.raises(ConfigError, match=r"unknown key `unlearn.stepz`.*Did you mean `unlearn.steps`"):
+        load_config(None, ["unlearn.stepz=3"])
+
+
+def test_unknown_section():
+    with pytest.raises(ConfigError, match=r"unknown key `modle`.*Did you mean `model`"):
+        load_config(None, ["modle.n_layer=3"])
+
+
+def test_wrong_type_names_key():
+    with pytest.raises(ConfigError, match=r"`finetune.epochs` has the wrong type"):
+        load_config(None, ["finetune.epochs=many"])
+
+
+@pytest.mark.parametrize("override,key", [("finetune.batch_size=0", "finetune.batch_size"),
+                                          ("unlearn.lr=-1", "unlearn.lr"),
+                                          ("model.mode=int8", "model.mode"),
+                                          ("data.source=hub", "data.source"),
+                                          ("model.n_embd=30", "model.n_embd"),
+                                          ("data.template=Q:", "data.template")])
+def test_invalid_values(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(None, [override])
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("data:\n  source: synthetic\n   oops: [\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml is not valid YAML at line"):
+        load_config(p)
+
+
+def test_missing_recipe_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_bad_override_syntax():
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config(None, ["unlearn.steps"])
+
+
+def test_config_hash_tracks_changes():
+    a, b = load_config(None), load_config(None, ["data.num_owners=9"])
+    assert config_hash(a.data) != config_hash(b.data)
+    assert config_hash(a.data) == config_hash(load_config(None).data)
