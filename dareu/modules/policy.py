@@ -47,9 +47,15 @@ class Policy(nn.Module):
         with torch.no_grad():
             if self.frozen_reference is not None:
                 yield self.frozen_reference
-            else:
+                return
+            # same network, adapters off; eval mode so dropout does not make the reference noisy
+            was_training = self.model.training
+            self.model.eval()
+            try:
                 with self.model.disable_adapter():
                     yield self.model
+            finally:
+                self.model.train(was_training)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, T, V)
