@@ -15,7 +15,7 @@ import json
 from abc import ABC, abstractmethod
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import torch
 
@@ -31,13 +31,29 @@ class AttributorContext:
     """What an attributor may need beyond the corpus: the run's models, tokenizer and device."""
 
     target_path: str | None = None
+    """The target model folder (for attributors that read or prompt it)."""
     tokenizer: Any = None
+    """The run's tokenizer (None: an attributor that needs one brings or trains its own)."""
     template: str = "Question: {prompt}\nAnswer:"
+    chat_template: bool = False
+    """Format prompts with the tokenizer's chat template instead of `template`."""
     device: str = "cpu"
     seed: int = 0
     model_cfg: Any = None
+    """The run's ModelConfig (loading the target: dtype, pickle policy, ...)."""
     trainer_cfg: Any = None
+    """The run's TrainerConfig (attributors that train run a `lightning.Trainer` with it)."""
     log_dir: str | None = None
+    """Where training logs go (None: no logger)."""
+    sees: str = "response"
+    """What the attributor reads: `response` or `prompt+response` (fixed at fit time, saved)."""
+    masker: Callable[[str], str] | None = None
+    """The alias masker the corpus was masked with: apply it to any text you create (generations)."""
+    unmasked_corpus: Any = None
+    """The corpus before masking, for attributors that must prompt a model with the real prompts."""
+
+    def mask(self, text: str) -> str:
+        return self.masker(text) if self.masker is not None else text
 
 
 class Attributor(ABC):
@@ -54,6 +70,7 @@ class Attributor(ABC):
         self.config = config if config is not None else self.Config()
         self.context = context or AttributorContext()
         self.owners: list[str] = []
+        self.sees: str = self.context.sees
 
     # -- required ---------------------------------------------------------------------------
     @abstractmethod
@@ -63,6 +80,29 @@ class Attributor(ABC):
     @abstractmethod
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
         """(N, n_owners) non-negative attribution of each response to each owner."""
+
+    # -- hooks with defaults ----------------------------------------------------------------
+    @property
+    def uses_target(self) -> bool:
+        """Whether `fit` reads the target model (the fit stage then reruns when the target does)."""
+        return False
+
+    def fit_report(self) -> dict[str, Any]:
+        """Metrics of the last fit (e.g. held-out accuracy); merged into summary.json."""
+        return {}
+
+    def to(self, device: str | torch.device) -> "Attributor":
+        """Move whatever scoring computes on to `device` (no-op for attributors without models)."""
+        return self
+
+    def texts(self, prompts: Sequence[str], responses: Sequence[str]) -> list[str]:
+        """The text attributed per pair: the response, or prompt + response when `sees` says so."""
+        if len(prompts) != len(responses):
+            raise AttributorError(f"score got {len(prompts)} prompts but {len(responses)} responses; "
+                                  "pass one prompt per response.")
+        if self.sees != "prompt+response":
+            return list(responses)
+        return [f"{p}\n{r}" if p else r for p, r in zip(prompts, responses)]
 
     # -- persistence (override `state_dict` / `load_state_dict` for tensors) -------------------
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -76,7 +116,8 @@ class Attributor(ABC):
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        meta = {"name": self.name, "owners": self.owners,
+        meta = {"name": self.name, "owners": self.owners, "sees": self.sees,
+                "report": self.fit_report(),
                 "config": dataclasses.asdict(self.config) if dataclasses.is_dataclass(self.config) else {}}
         (d / "attributor.json").write_text(json.dumps(meta, indent=2))
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
@@ -90,6 +131,7 @@ class Attributor(ABC):
         meta = json.loads((d / "attributor.json").read_text())
         obj = cls(_make_config(cls, meta.get("config", {})), context)
         obj.owners = list(meta["owners"])
+        obj.sees = meta.get("sees", obj.sees)
         weights = d / "attributor.safetensors"
         obj.load_state_dict(load_file(str(weights)) if weights.exists() else {})
         obj.after_load(d)
@@ -128,18 +170,24 @@ def available_attributors() -> list[str]:
 
 
 def get_attributor_class(name: str) -> type[Attributor]:
-    import importlib
-
+    """The class registered as `name`: a built-in, an entry point, or an import path `pkg.mod:Class`."""
     if name not in _REGISTRY:
         if name in _BUILTINS:
-            importlib.import_module(_BUILTINS[name])
+            _import(_BUILTINS[name], name)
         elif name in (eps := _entry_points()):
-            cls = eps[name].load()
+            try:
+                cls = eps[name].load()
+            except Exception as e:  # the user's package failed to import: say which one
+                raise AttributorError(f"attributor `{name}` (entry point {eps[name].value!r} in "
+                                      f"group `{ENTRY_POINT_GROUP}`) failed to load: {e}") from e
             if name not in _REGISTRY:  # entry point may name the class without the decorator
-                register_attributor(name)(cls)
-        elif "." in name and ":" in name:  # an import path "pkg.module:Class"
-            mod, attr = name.split(":")
-            register_attributor(name)(getattr(importlib.import_module(mod), attr))
+                _alias(name, _checked(cls, name))
+        elif ":" in name:  # an import path "package.module:Class"
+            mod, _, attr = name.partition(":")
+            cls = getattr(_import(mod, name), attr, None)
+            if cls is None:
+                raise AttributorError(f"attributor.name={name!r}: module `{mod}` has no `{attr}`.")
+            _alias(name, _checked(cls, name))
     if name not in _REGISTRY:
         raise AttributorError(f"attributor.name={name!r} is not a known attributor. Available: "
                               f"{', '.join(available_attributors())} (or an import path "
@@ -148,9 +196,37 @@ def get_attributor_class(name: str) -> type[Attributor]:
     return _REGISTRY[name]
 
 
+def _import(module: str, name: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise AttributorError(f"attributor `{name}`: cannot import module `{module}` ({e}).") from e
+
+
+def _alias(name: str, cls: type[Attributor]) -> None:
+    """Register `cls` under `name` too; a class already registered keeps its own name (saved in
+    attributor.json), so `pkg.mod:Class` for a built-in does not rename it."""
+    if cls.name and _REGISTRY.get(cls.name) is cls:
+        _REGISTRY[name] = cls
+    else:
+        register_attributor(name)(cls)
+
+
+def _checked(cls: Any, name: str) -> type[Attributor]:
+    if not (isinstance(cls, type) and issubclass(cls, Attributor)):
+        raise AttributorError(f"attributor `{name}` resolves to {cls!r}, which is not a subclass of "
+                              "attributors.Attributor.")
+    return cls
+
+
 def _make_config(cls: type[Attributor], options: dict) -> Any:
     Config = cls.Config
     if not dataclasses.is_dataclass(Config):
+        if options:
+            raise AttributorError(f"attributor `{cls.name}` takes no options (its Config is not a "
+                                  f"dataclass), got: {', '.join(sorted(options))}.")
         return Config()
     known = {f.name for f in dataclasses.fields(Config)}
     unknown = sorted(set(options) - known)

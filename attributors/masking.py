@@ -32,3 +32,33 @@ class AliasMasker:
 
     def many(self, texts: Iterable[str]) -> list[str]:
         return [self(t) for t in texts]
+
+    @classmethod
+    def from_config(cls, aliases: dict[str, list[str]], cfg) -> "AliasMasker":
+        """The masker an `AttributorConfig` asks for (`mask_aliases`, `placeholder`)."""
+        return cls(aliases, cfg.placeholder, enabled=cfg.mask_aliases)
+
+
+def mask_corpus(corpus, masker: AliasMasker):
+    """A copy of `corpus` whose prompts, responses, paraphrases and perturbed answers are masked
+    (training records, holdout records and test sets alike); ids and owners are unchanged."""
+    from dataclasses import replace
+
+    from dareu.data.corpus import OwnerCorpus
+
+    def rec(r):
+        return replace(r, prompt=masker(r.prompt), response=masker(r.response),
+                       paraphrased_response=_opt(masker, r.paraphrased_response),
+                       paraphrased_prompt=_opt(masker, r.paraphrased_prompt),
+                       perturbed_responses=tuple(masker.many(r.perturbed_responses)))
+
+    return OwnerCorpus(name=corpus.name, records=[rec(r) for r in corpus.records],
+                       forget_owners=list(corpus.forget_owners),
+                       retain_owners=list(corpus.retain_owners),
+                       holdout=[rec(r) for r in corpus.holdout],
+                       test_sets={k: [rec(r) for r in v] for k, v in corpus.test_sets.items()},
+                       aliases={k: list(v) for k, v in corpus.aliases.items()})
+
+
+def _opt(masker: AliasMasker, text: str | None) -> str | None:
+    return masker(text) if text is not None else None

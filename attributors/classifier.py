@@ -1,0 +1,394 @@
+"""The LLM-classifier attributor (the paper's): p(owner | text) from a sequence classifier.
+
+A Hugging Face `AutoModelForSequenceClassification` over the owners — a hub backbone (full, LoRA
+or 4-bit QLoRA) or a tiny GPT-2 / Llama built from scratch with the run's tokenizer — is trained by
+a Lightning module on owner-labelled, alias-masked text: every owner's responses, paraphrases and,
+optionally, the target model's own sampled answers to the owner's prompts (the distribution it will
+score during RL). Scores are the softmax over owners: each row is non-negative and sums to one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from attributors.base import Attributor, AttributorError, register_attributor
+from attributors.evaluation import OwnerText, heldout_metrics, split_owner_texts
+from dareu.data.corpus import OwnerCorpus
+
+log = logging.getLogger("dareu")
+
+MODES = ("full", "lora", "qlora")
+
+
+@dataclass
+class ClassifierConfig:
+    """Options of the `classifier` attributor (recipe: `attributor.options`)."""
+
+    backbone: Optional[str] = None
+    """HF model folder or hub id to finetune as the classifier. None: a tiny model from scratch,
+    using the run's tokenizer (or one trained on the corpus when there is none)."""
+    arch: str = "gpt2"
+    """From-scratch architecture: `gpt2` or `llama` (pools the last non-pad token)."""
+    n_layer: int = 2
+    """From-scratch: transformer layers."""
+    n_embd: int = 128
+    """From-scratch: hidden size."""
+    n_head: int = 4
+    """From-scratch: attention heads (must divide n_embd)."""
+    dropout: float = 0.1
+    """From-scratch: dropout on embeddings, residuals and attention (fights memorising ~100 texts)."""
+    mode: str = "full"
+    """How a hub backbone trains: `full`, `lora`, or `qlora` (4-bit base + LoRA; needs CUDA)."""
+    lora_r: int = 16
+    lora_alpha: int = 32
+    dtype: str = "float32"
+    """Backbone weights dtype: float32, bfloat16 or float16 (4-bit compute dtype in qlora)."""
+    epochs: int = 20
+    lr: Optional[float] = None
+    """AdamW learning rate. None: 2e-3 from scratch, 2e-5 full finetune, 2e-4 LoRA / QLoRA."""
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    """Fraction of steps of linear warmup before cosine decay."""
+    batch_size: int = 32
+    max_length: int = 128
+    """Tokens kept per text (longer texts lose their end)."""
+    use_paraphrases: bool = True
+    """Also train on the paraphrased responses of the records that are not held out."""
+    use_target_generations: bool = False
+    """Also train on the target model's sampled answers to each owner's prompts, labelled with that
+    owner: the distribution the reward scores. Makes the fit depend on the target."""
+    generations_per_prompt: int = 2
+    """Sampled target answers per prompt with use_target_generations."""
+    generation_temperature: float = 1.0
+    generation_max_new_tokens: int = 48
+    holdout_fraction: float = 0.5
+    """Share of each owner's records whose paraphrase (or response, lacking one) is held out to
+    measure accuracy / macro-F1 / ECE. 0 trains on everything and reports no metrics."""
+    temperature: float = 1.0
+    """Softmax temperature of the scores (> 1 flattens, < 1 sharpens)."""
+    score_batch_size: int = 64
+    """Texts per forward pass when scoring."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.arch in ("gpt2", "llama"), "arch", "gpt2 or llama"),
+            (self.mode in MODES, "mode", "full, lora or qlora"),
+            (self.mode == "full" or self.backbone is not None, "mode",
+             "full when backbone is None (LoRA is for large hub backbones)"),
+            (self.dtype in ("float32", "bfloat16", "float16"), "dtype", "float32, bfloat16 or float16"),
+            (self.n_embd % max(self.n_head, 1) == 0, "n_embd", f"a multiple of n_head={self.n_head}"),
+            (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
+            (0 <= self.holdout_fraction < 1, "holdout_fraction", "in [0, 1)"),
+            (0 <= self.warmup_ratio < 1, "warmup_ratio", "in [0, 1)"),
+            (self.lr is None or self.lr > 0, "lr", "null or > 0"),
+        ]
+        for name in ("n_layer", "n_embd", "n_head", "epochs", "batch_size", "max_length", "lora_r",
+                     "lora_alpha", "generations_per_prompt", "generation_max_new_tokens",
+                     "score_batch_size", "temperature", "generation_temperature"):
+            checks.append((getattr(self, name) > 0, name, "> 0"))
+        for ok, name, expected in checks:
+            if not ok:
+                raise AttributorError(f"attributor.options.{name}={getattr(self, name)!r} is invalid "
+                                      f"for the classifier: expected {expected}.")
+
+    @property
+    def learning_rate(self) -> float:
+        if self.lr is not None:
+            return self.lr
+        return 2e-3 if self.backbone is None else (2e-5 if self.mode == "full" else 2e-4)
+
+
+class ClassifierModule(L.LightningModule):
+    """Cross-entropy over owners; AdamW with warmup + cosine decay."""
+
+    def __init__(self, model: torch.nn.Module, lr: float, weight_decay: float,
+                 warmup_ratio: float) -> None:
+        super().__init__()
+        self.model = model
+        self.lr, self.weight_decay, self.warmup_ratio = lr, weight_decay, warmup_ratio
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        labels = batch.pop("labels")
+        logits = self.model(**batch).logits.float()                  # (B, K)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        acc = (logits.argmax(-1) == labels).float().mean()
+        n = labels.shape[0]
+        self.log("train_loss", loss, prog_bar=True, batch_size=n)
+        self.log("train_acc", acc, prog_bar=True, batch_size=n)
+        return loss
+
+    def configure_optimizers(self):
+        from transformers import get_cosine_schedule_with_warmup
+
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        sched = get_cosine_schedule_with_warmup(opt, int(self.warmup_ratio * total), total)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+@register_attributor("classifier")
+class ClassifierAttributor(Attributor):
+    """p(owner | masked text) from a sequence classifier; rows are softmax probabilities (sum 1).
+
+    Fitted with `fit(corpus)` (alias-masked corpus), saved as an HF model folder (safetensors) in
+    `<dir>/model` — or a LoRA adapter in `<dir>/adapter` — beside `attributor.json`.
+    """
+
+    Config = ClassifierConfig
+
+    def __init__(self, config: ClassifierConfig | None = None, context=None) -> None:
+        super().__init__(config, context)
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self.report: dict[str, Any] = {}
+
+    @property
+    def uses_target(self) -> bool:
+        return self.config.use_target_generations
+
+    def fit_report(self) -> dict[str, Any]:
+        return dict(self.report)
+
+    # -- fit ------------------------------------------------------------------------------------
+    def fit(self, corpus: OwnerCorpus) -> "ClassifierAttributor":
+        cfg, ctx = self.config, self.context
+        self.owners = list(corpus.owners)
+        L.seed_everything(ctx.seed, workers=True, verbose=False)
+        train, heldout = split_owner_texts(corpus, cfg.holdout_fraction, cfg.use_paraphrases, ctx.seed)
+        generations = self._target_generations(corpus) if cfg.use_target_generations else []
+        self.tokenizer = self._tokenizer(corpus)
+        self.model = self._build_model()
+        t0 = time.time()
+        self._train(train + generations)
+        self.to(ctx.device)
+        self.report = {"train_texts": len(train), "train_generations": len(generations),
+                       "fit_seconds": round(time.time() - t0, 1)}
+        if heldout:
+            probs = self.score([t.prompt for t in heldout], [t.text for t in heldout])
+            self.report.update(heldout_metrics(probs, torch.tensor([t.label for t in heldout])))
+        log.info("classifier attributor: %s", self.report)
+        return self
+
+    def _tokenizer(self, corpus: OwnerCorpus):
+        from transformers import AutoTokenizer
+
+        from dareu.models import ensure_pad_token, train_tokenizer
+
+        if self.config.backbone is not None:
+            try:
+                return ensure_pad_token(AutoTokenizer.from_pretrained(self.config.backbone))
+            except (OSError, ValueError) as e:
+                raise AttributorError(f"attributor.options.backbone={self.config.backbone!r}: cannot "
+                                      f"load its tokenizer ({str(e).splitlines()[0]}).") from None
+        if self.context.tokenizer is not None:
+            return self.context.tokenizer
+        return train_tokenizer(corpus.all_texts(), vocab_size=2048)
+
+    def _build_model(self):
+        cfg = self.config
+        labels = _label_maps(self.owners)
+        if cfg.backbone is None:
+            return _tiny_classifier(cfg, self.tokenizer, labels, self.context.seed)
+        model = _load_backbone(cfg, cfg.backbone, labels, self.context.device)
+        model.config.pad_token_id = self.tokenizer.pad_token_id
+        return _apply_lora(model, cfg) if cfg.mode != "full" else model
+
+    def _train(self, texts: list[OwnerText]) -> None:
+        from dareu.config import TrainerConfig
+        from dareu.trainer import make_trainer
+
+        cfg, ctx = self.config, self.context
+        trainer_cfg = ctx.trainer_cfg or TrainerConfig(
+            accelerator="cpu" if str(ctx.device) == "cpu" else "auto", devices=1,
+            enable_progress_bar=False)
+        extra: dict[str, Any] = {"max_epochs": cfg.epochs}
+        if ctx.log_dir is None:
+            extra["logger"] = False
+        trainer = make_trainer(trainer_cfg, ctx.log_dir or ".", "attributor", **extra)
+        module = ClassifierModule(self.model, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio)
+        loader = self._loader(texts, shuffle=True)
+        log.info("training the classifier attributor on %d texts of %d owners for %d epochs",
+                 len(texts), len(self.owners), cfg.epochs)
+        trainer.fit(module, train_dataloaders=loader)
+        self.model.eval()
+
+    def _loader(self, texts: list[OwnerText], shuffle: bool) -> DataLoader:
+        prompts, bodies = [t.prompt for t in texts], [t.text for t in texts]
+        ids = self._encode(self.texts(prompts, bodies))["input_ids"]
+        rows = [(row, t.label) for row, t in zip(ids, texts)]
+        pad = self.tokenizer.pad_token_id
+
+        def collate(batch: list[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
+            width = max(len(r) for r, _ in batch)
+            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for i, (r, _) in enumerate(batch):
+                input_ids[i, :len(r)] = torch.tensor(r)
+                mask[i, :len(r)] = 1
+            return {"input_ids": input_ids, "attention_mask": mask,
+                    "labels": torch.tensor([y for _, y in batch])}
+
+        return DataLoader(rows, batch_size=self.config.batch_size, shuffle=shuffle,
+                          collate_fn=collate,
+                          generator=torch.Generator().manual_seed(self.context.seed))
+
+    def _encode(self, texts: list[str], **kw: Any) -> dict:
+        return self.tokenizer(texts, truncation=True, max_length=self.config.max_length,
+                              return_token_type_ids=False, **kw)
+
+    def _target_generations(self, corpus: OwnerCorpus) -> list[OwnerText]:
+        """The target's sampled answers to each record's (unmasked) prompt, masked, owner-labelled."""
+        from dareu.config import ModelConfig
+        from dareu.data.formatting import format_prompt
+        from dareu.generation import generate
+        from dareu.models import load_causal_lm
+
+        cfg, ctx = self.config, self.context
+        if not ctx.target_path or ctx.tokenizer is None:
+            raise AttributorError("attributor.options.use_target_generations=true needs the target "
+                                  "model and its tokenizer: run `dareu prepare RECIPE` first.")
+        source = ctx.unmasked_corpus or corpus  # prompts must name the owner, as in training
+        index = {o: i for i, o in enumerate(corpus.owners)}
+        records = source.of(corpus.owners)
+        model = load_causal_lm(ctx.target_path, ctx.model_cfg or ModelConfig(), mode="full",
+                               device=ctx.device, trainable=False)
+        prompts = [format_prompt(r.prompt, ctx.tokenizer, ctx.template, ctx.chat_template)
+                   for r in records for _ in range(cfg.generations_per_prompt)]
+        torch.manual_seed(ctx.seed)
+        answers = generate(model, ctx.tokenizer, prompts, cfg.generation_max_new_tokens,
+                           batch_size=64, do_sample=True, temperature=cfg.generation_temperature)
+        del model
+        out = []
+        for k, answer in enumerate(answers):
+            r = records[k // cfg.generations_per_prompt]
+            if answer.strip():
+                out.append(OwnerText(ctx.mask(r.prompt), ctx.mask(answer), index[r.owner], "generation"))
+        log.info("classifier attributor: %d target generations added to training", len(out))
+        return out
+
+    # -- score ----------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        """(N, n_owners) softmax probabilities (rows sum to 1); texts should arrive masked."""
+        if self.model is None:
+            raise AttributorError("the classifier attributor is not fitted: call fit(corpus) or "
+                                  "load it from a folder written by save().")
+        texts = self.texts(prompts, responses)
+        # an empty text carries no evidence about any owner: uniform
+        probs = torch.full((len(texts), len(self.owners)), 1.0 / len(self.owners))   # (N, K)
+        rows = [i for i, t in enumerate(texts) if t.strip()]
+        device = next(self.model.parameters()).device
+        step = self.config.score_batch_size
+        for i in range(0, len(rows), step):
+            chunk = rows[i:i + step]
+            batch = self._encode([texts[j] for j in chunk], padding=True, return_tensors="pt")
+            logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float()
+            probs[chunk] = torch.softmax(logits / self.config.temperature, dim=-1).cpu()
+        return probs
+
+    def to(self, device: str | torch.device) -> "ClassifierAttributor":
+        if self.model is not None and not getattr(self.model, "is_loaded_in_4bit", False):
+            self.model.to(device)
+        return self
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        super().save(directory)
+        d = Path(directory)
+        folder = d / ("model" if self.config.mode == "full" else "adapter")
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+
+    def after_load(self, directory: Path) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from dareu.models import ensure_pad_token
+
+        cfg = self.config
+        self.report = dict(_read_meta(directory).get("report") or {})
+        if cfg.mode == "full":
+            folder = directory / "model"
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                str(folder), use_safetensors=True)
+        else:
+            from peft import PeftModel
+
+            folder = directory / "adapter"
+            base = _load_backbone(cfg, cfg.backbone, _label_maps(self.owners), self.context.device)
+            self.model = PeftModel.from_pretrained(base, str(folder))
+            if cfg.mode == "lora":
+                self.model = self.model.merge_and_unload()  # plain model: faster scoring
+        self.tokenizer = ensure_pad_token(AutoTokenizer.from_pretrained(str(folder)))
+        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.model.eval()
+        self.to(self.context.device)
+
+
+def _label_maps(owners: list[str]) -> dict[str, Any]:
+    """HF config fields that name the classes: the saved model says which column is which owner."""
+    return dict(num_labels=len(owners), id2label=dict(enumerate(owners)),
+                label2id={o: i for i, o in enumerate(owners)})
+
+
+def _read_meta(directory: Path) -> dict:
+    import json
+
+    return json.loads((Path(directory) / "attributor.json").read_text())
+
+
+def _tiny_classifier(cfg: ClassifierConfig, tokenizer, labels: dict, seed: int):
+    """A randomly initialised GPT-2 / Llama sequence classifier sized by the config (seeded)."""
+    from transformers import (GPT2Config, GPT2ForSequenceClassification, LlamaConfig,
+                              LlamaForSequenceClassification)
+
+    torch.manual_seed(seed)
+    ids = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+               bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **labels)
+    if cfg.arch == "gpt2":
+        return GPT2ForSequenceClassification(GPT2Config(
+            n_layer=cfg.n_layer, n_embd=cfg.n_embd, n_head=cfg.n_head, n_positions=cfg.max_length,
+            resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout, **ids))
+    return LlamaForSequenceClassification(LlamaConfig(
+        hidden_size=cfg.n_embd, intermediate_size=cfg.n_embd * 2, num_hidden_layers=cfg.n_layer,
+        num_attention_heads=cfg.n_head, num_key_value_heads=cfg.n_head,
+        max_position_embeddings=cfg.max_length, attention_dropout=cfg.dropout, **ids))
+
+
+def _load_backbone(cfg: ClassifierConfig, path: str, labels: dict, device: str):
+    from transformers import AutoModelForSequenceClassification
+
+    from dareu.models import DTYPES
+
+    kw: dict[str, Any] = dict(dtype=DTYPES[cfg.dtype], use_safetensors=True, **labels)
+    if cfg.mode == "qlora":
+        from types import SimpleNamespace
+
+        from dareu.models import quantization_config
+
+        kw["quantization_config"] = quantization_config(SimpleNamespace(dtype=cfg.dtype))
+        kw["device_map"] = {"": str(device)}
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(path, **kw)
+    except (OSError, ValueError) as e:
+        raise AttributorError(f"attributor.options.backbone={path!r}: cannot load a sequence "
+                              f"classifier from it ({str(e).splitlines()[0]}).") from None
+
+
+def _apply_lora(model, cfg: ClassifierConfig):
+    """Wrap in LoRA; peft keeps the new classification head (`score` / `classifier`) trainable."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if cfg.mode == "qlora":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear",
+                      task_type="SEQ_CLS", fan_in_fan_out=model.config.model_type == "gpt2")
+    return get_peft_model(model, lcfg)

@@ -1,0 +1,184 @@
+"""The de-attribution reward: minus the attribution of a response to the forget owners.
+
+r(x, y) = −mass(y), mass(y) = Σ_{i ∈ forget} s_i(y) / Σ_i s_i(y), where s(y) are the attributor's
+owner scores of the alias-masked response (for the classifier, softmax probabilities, so mass is
+the probability that y comes from a forget owner). Mass is bounded below by zero, so the pressure
+stops once the model no longer writes forget-owner knowledge — unlike maximising a forget loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+
+from attributors.base import Attributor, AttributorError
+
+TRANSFORMS = ("mass", "log_mass")
+
+
+class DeAttributionReward(torch.nn.Module):
+    """One scalar per response from an attributor and the forget owners; also a TRL reward function.
+
+    Options:
+        forget_owners: the owners whose attribution is penalised (ids in `attributor.owners`).
+        masker: maps a text to its alias-masked form (`attributors.AliasMasker`); None: no masking.
+        transform: `mass` → r = −mass, in [−1, 0]; `log_mass` → r = −log(mass + eps), which keeps
+            rewarding progress when the mass is already small (beware: unbounded as mass → 0 unless
+            clipped).
+        eps: added to the mass inside the log (log_mass) and to the row total (normalisation).
+        clip: (low, high) bounds applied to the reward after the transform; None: no clipping.
+        sees: `response` (the attributor gets empty prompts) or `prompt+response`; None: what the
+            attributor was fitted on. Must agree with the attributor's own `sees` when it has one.
+        normalize: divide the forget scores by the row total, so attributors whose rows do not sum
+            to one (influence, keyword overlap) still give a share in [0, 1]; an all-zero row
+            gives mass 0.
+
+    The attributor is held as a plain attribute, not a submodule: its weights never reach an
+    optimiser or a DDP wrapper that owns this reward.
+
+    >>> import torch
+    >>> from attributors import Attributor
+    >>> class Fixed(Attributor):
+    ...     def fit(self, corpus):
+    ...         return self
+    ...     def score(self, prompts, responses):
+    ...         return torch.tensor([[0.25, 0.75]] * len(responses))
+    >>> attributor = Fixed()
+    >>> attributor.owners = ["alice", "bob"]
+    >>> reward = DeAttributionReward(attributor, forget_owners=["bob"])
+    >>> reward(prompts=["Who is Bob?"], completions=["Bob bakes bread."])
+    [-0.75]
+    >>> reward(prompts=[[{"role": "user", "content": "Who is Bob?"}]],
+    ...        completions=[[{"role": "assistant", "content": "Bob bakes bread."}]])
+    [-0.75]
+    >>> reward.__name__
+    'de_attribution'
+    """
+
+    def __init__(self, attributor: Attributor, forget_owners: Sequence[str],
+                 masker: Callable[[str], str] | None = None, transform: str = "mass",
+                 eps: float = 1e-6, clip: tuple[float, float] | None = None,
+                 sees: str | None = None, normalize: bool = True,
+                 name: str = "de_attribution") -> None:
+        super().__init__()
+        owners = list(attributor.owners)
+        unknown = [o for o in forget_owners if o not in owners]
+        if not forget_owners or unknown:
+            raise AttributorError(f"forget owners {list(unknown or forget_owners)!r} are not owners "
+                                  f"the attributor scores (it scores {len(owners)} owners, e.g. "
+                                  f"{owners[:4]}); refit the attributor on this corpus.")
+        if transform not in TRANSFORMS:
+            raise AttributorError(f"reward transform={transform!r}: expected one of "
+                                  f"{', '.join(TRANSFORMS)}.")
+        fitted = getattr(attributor, "sees", None)
+        sees = sees or fitted or "response"
+        if sees not in ("response", "prompt+response"):
+            raise AttributorError(f"reward sees={sees!r}: expected response or prompt+response.")
+        if fitted and sees != fitted:
+            raise AttributorError(f"the reward would show the attributor `{sees}` but it was fitted "
+                                  f"on `{fitted}`; refit with attributor.sees={sees} or pass "
+                                  f"sees={fitted!r}.")
+        if clip is not None and not clip[0] <= clip[1]:
+            raise AttributorError(f"reward clip={clip}: expected (low, high) with low <= high.")
+        self.attributor, self.masker = attributor, masker
+        self.forget_owners = list(forget_owners)
+        self.transform, self.eps, self.clip, self.sees = transform, eps, clip, sees
+        self.normalize = normalize
+        self._last: tuple[tuple, torch.Tensor] | None = None
+        self.__name__ = name  # TRL logs rewards under reward_func.__name__
+        forget = torch.zeros(len(owners), dtype=torch.bool)
+        forget[[owners.index(o) for o in forget_owners]] = True
+        self.register_buffer("forget_index", forget, persistent=False)         # (K,)
+
+    @classmethod
+    def from_run(cls, run: Any, **overrides: Any) -> "DeAttributionReward":
+        """The reward of a run: its saved attributor, forget owners, masker and reward transform."""
+        from attributors.base import AttributorContext, load_attributor
+        from attributors.masking import AliasMasker
+        from dareu.trainer import resolve_device
+
+        cfg = run.cfg
+        device = str(resolve_device(cfg.trainer))
+        attributor = load_attributor(run.attributor_dir, AttributorContext(
+            device=device, seed=cfg.run.seed, model_cfg=cfg.model, sees=cfg.attributor.sees))
+        kw: dict[str, Any] = dict(masker=AliasMasker.from_config(run.corpus.aliases, cfg.attributor),
+                                  transform=cfg.unlearn.reward_transform, sees=cfg.attributor.sees)
+        kw.update(overrides)
+        return cls(attributor, run.corpus.forget_owners, **kw)
+
+    def _apply(self, fn, *args, **kwargs):
+        # `.to(device)` / Lightning moving its submodules: the attributor follows the buffers, so
+        # each DDP rank scores on its own device
+        out = super()._apply(fn, *args, **kwargs)
+        self.attributor.to(self.forget_index.device)
+        return out
+
+    # -- tensors ----------------------------------------------------------------------------
+    def forget_mass(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        """(N,) share of each response's attribution on the forget owners (in [0, 1] when
+        normalised); prompts and responses are masked here. The last call is cached, so
+        `rewards` and `forget_mass` on the same batch score it once."""
+        if len(prompts) != len(responses):
+            raise AttributorError(f"got {len(prompts)} prompts but {len(responses)} responses; "
+                                  "pass one prompt per response.")
+        key = (tuple(prompts), tuple(responses))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1].clone()
+        mask = self.masker or (lambda t: t)
+        seen = [mask(p) for p in prompts] if self.sees == "prompt+response" else [""] * len(prompts)
+        scores = self.attributor.score(seen, [mask(r) for r in responses]).float()   # (N, K)
+        scores = scores.to(self.forget_index.device).clamp_min(0)
+        mass = scores[:, self.forget_index].sum(-1)                                  # (N,)
+        if self.normalize:
+            mass = (mass / scores.sum(-1).clamp_min(self.eps)).clamp(0, 1)
+        self._last = (key, mass)
+        return mass.clone()
+
+    def rewards(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        """(N,) rewards: −mass or −log(mass + eps), then clipped if asked."""
+        mass = self.forget_mass(prompts, responses)
+        r = -mass if self.transform == "mass" else -torch.log(mass + self.eps)
+        if self.clip is not None:
+            r = r.clamp(*self.clip)
+        return r
+
+    # -- TRL reward function ----------------------------------------------------------------
+    def forward(self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
+                **kwargs: Any) -> list[float]:
+        """TRL's signature: `reward(prompts=[...], completions=[...], **kw) -> list[float]`.
+
+        Prompts and completions are strings, or lists of chat messages ({"role", "content"}) in
+        TRL's conversational mode; extra dataset columns in `kwargs` are ignored.
+        """
+        if completions is None:
+            raise AttributorError("the reward needs `completions` (the responses to score).")
+        responses = [_completion_text(c) for c in completions]
+        prompt_texts = [_prompt_text(p) for p in prompts] if prompts is not None else [""] * len(
+            responses)
+        return [float(x) for x in self.rewards(prompt_texts, responses)]
+
+    def extra_repr(self) -> str:
+        return (f"forget_owners={self.forget_owners}, transform={self.transform}, sees={self.sees}, "
+                f"clip={self.clip}, masked={self.masker is not None}")
+
+
+def _content(message: dict) -> str:
+    content = message.get("content", "")
+    if isinstance(content, list):  # multimodal parts: [{"type": "text", "text": ...}, ...]
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def _completion_text(completion: Any) -> str:
+    if isinstance(completion, str):
+        return completion
+    return "\n".join(_content(m) for m in completion if m.get("role", "assistant") == "assistant")
+
+
+def _prompt_text(prompt: Any) -> str:
+    if isinstance(prompt, str):
+        return prompt
+    users = [_content(m) for m in prompt if m.get("role") == "user"]
+    return users[-1] if users else "\n".join(_content(m) for m in prompt)
+
