@@ -1,0 +1,103 @@
+"""What one model does on the evaluation sets, measured once and cached per metric group.
+
+Each group (greedy answers, teacher-forced scores, fluency under the oracle, attribution mass)
+is one JSON file under `eval/<model>/parts/`, stamped with the hash of everything it depends on;
+a rerun with the same model and settings reads it back instead of recomputing, so an evaluation
+killed half-way resumes at the group it was in.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from transformers import PreTrainedModel
+
+from dareu.config import config_hash
+from dareu.data.corpus import Record
+from dareu.eval.answers import greedy_answers
+from dareu.eval.memorization import extraction_strength
+from dareu.eval.mia import mia_min_k
+from dareu.eval.scoring import score_responses
+from dareu.eval.sets import EvalSets
+from dareu.io import atomic_write_json, read_json
+from dareu.pipeline import Run, is_rank_zero
+
+log = logging.getLogger("dareu")
+
+
+def cached(path: Path, key: list[Any], compute: Callable[[], Any]) -> Any:
+    """`compute()`, or its stored value when `path` holds one for the same `key`."""
+    h = config_hash(*key)
+    stored = read_json(path)
+    if stored and stored.get("key") == h:
+        log.info("eval: %s up to date, reused", path.relative_to(path.parents[2]))
+        return stored["value"]
+    value = compute()
+    if is_rank_zero():
+        atomic_write_json(path, {"key": h, "value": value})
+    return value
+
+
+def answers(run: Run, model: PreTrainedModel, sets: EvalSets) -> dict[str, list[str]]:
+    """Greedy answers per generation split, in the split's record order."""
+    e = run.cfg.eval
+    return {split: greedy_answers(model, run.tokenizer, [run.prompt_text(r.prompt) for r in recs],
+                                  e.max_new_tokens, e.batch_size)
+            for split, recs in sets.generation_splits().items() if recs}
+
+
+def teacher_forced(run: Run, model: PreTrainedModel, sets: EvalSets) -> dict[str, dict[str, list]]:
+    """Per split and item: NLL of the true response (+ Min-K%, extraction strength), of the
+    paraphrased answer and of each perturbed answer (None where the record has none)."""
+    return {split: _score_split(run, model, recs)
+            for split, recs in sets.scoring_splits().items() if recs}
+
+
+def _score_split(run: Run, model: PreTrainedModel, records: list[Record]) -> dict[str, list]:
+    prompts = [run.prompt_text(r.prompt) for r in records]
+    with_para = [i for i, r in enumerate(records) if r.paraphrased_response]
+    with_pert = [(i, t) for i, r in enumerate(records) for t in r.perturbed_responses]
+    # one scoring call for all three kinds of answer: fuller batches
+    pairs = ([(p, r.response) for p, r in zip(prompts, records)]
+             + [(prompts[i], records[i].paraphrased_response) for i in with_para]
+             + [(prompts[i], t) for i, t in with_pert])
+    s = score_responses(model, run.tokenizer, [p for p, _ in pairs], [t for _, t in pairs],
+                        run.cfg.model.max_length, run.cfg.eval.batch_size)
+    n, nll = len(records), s.avg_nll.tolist()
+    para_nll: list[float | None] = [None] * n
+    for j, i in enumerate(with_para):
+        para_nll[i] = nll[n + j]
+    pert_nll: list[list[float]] = [[] for _ in records]
+    for j, (i, _) in enumerate(with_pert):
+        pert_nll[i].append(nll[n + len(with_para) + j])
+    lp, mask = s.token_logps[:n], s.mask[:n]
+    return {
+        "id": [r.id for r in records],
+        "nll": nll[:n],
+        "tokens": s.num_tokens[:n].tolist(),
+        "min_k": mia_min_k(lp, mask, run.cfg.eval.mia_k).tolist(),
+        "es": extraction_strength(s.pred_ids[:n], s.target_ids[:n], mask).tolist(),
+        "para_nll": para_nll,
+        "pert_nll": pert_nll,
+    }
+
+
+def fluency(run: Run, judge: PreTrainedModel, sets: EvalSets, forget_answers: list[str]
+            ) -> dict[str, list]:
+    """NLL of the model's greedy forget answers under the judge (the oracle) and their length."""
+    prompts = [run.prompt_text(r.prompt) for r in sets.forget]
+    s = score_responses(judge, run.tokenizer, prompts, forget_answers, run.cfg.model.max_length,
+                        run.cfg.eval.batch_size)
+    return {"nll": s.avg_nll.tolist(), "tokens": s.num_tokens.tolist(),
+            "words": [len(a.split()) for a in forget_answers]}
+
+
+def attribution_mass(run: Run, sets: EvalSets, forget_answers: list[str]) -> list[float]:
+    """The attributor's mass on the forget owners for each greedy forget answer."""
+    from dareu.reward import DeAttributionReward
+
+    reward = DeAttributionReward.from_run(run)
+    mass = reward.forget_mass([r.prompt for r in sets.forget], forget_answers)
+    return [float(m) for m in mass]

@@ -1,0 +1,153 @@
+"""Evaluate one model on forget / retain / test / holdout and write its results.
+
+Writes `eval/<model>/TOFU_EVAL.json` (per metric: `agg_value` and `value_by_index` keyed by record
+id), `TOFU_SUMMARY.json` (the aggregates) and merges the headline figures into `summary.json`.
+Metrics that compare with the oracle read `eval/oracle/TOFU_EVAL.json`, so the oracle is
+evaluated first (the evaluate stage does that).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from transformers import PreTrainedModel
+
+from dareu.errors import DareUError
+from dareu.eval import measure
+from dareu.eval.fingerprint import folder_fingerprint, weights_fingerprint
+from dareu.eval.sets import EvalSets, eval_sets
+from dareu.eval.tofu_eval import rouge_summary, tofu_eval
+from dareu.io import atomic_write_json, read_json, update_summary
+from dareu.pipeline import Run, is_rank_zero
+
+log = logging.getLogger("dareu")
+
+ORACLE = "oracle"
+# summary.json key -> TOFU_EVAL key (test_rouge pools every test set, so it is computed apart)
+HEADLINE = {
+    "forget_quality": "forget_quality", "model_utility": "model_utility", "tow": "tow",
+    "forget_attribution_mass": "forget_attribution_mass", "forget_rouge": "forget_Q_A_ROUGE",
+    "retain_rouge": "retain_Q_A_ROUGE", "privleak": "privleak", "fluency_ppl": "fluency_ppl",
+    "answer_len": "answer_len", "extraction_strength": "extraction_strength",
+    "forget_truth_ratio": "forget_truth_ratio", "forget_prob": "forget_Q_A_Prob",
+    "mia_auc_loss": "mia_loss", "mia_auc_min_k": "mia_min_k", "mia_auc_zlib": "mia_zlib",
+}
+HEADLINE_KEYS = (*HEADLINE, "test_rouge")
+
+
+class EvaluationError(DareUError):
+    """The evaluation cannot run as asked (e.g. the oracle has not been evaluated yet)."""
+
+
+@dataclass
+class Judge:
+    """The model that scores the fluency of answers (the oracle), loaded on first use."""
+
+    load: Callable[[], PreTrainedModel]
+    fingerprint: str
+    _model: PreTrainedModel | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> PreTrainedModel:
+        if self._model is None:
+            self._model = self.load()
+        return self._model
+
+
+def oracle_judge(run: Run) -> Judge:
+    return Judge(lambda: load_for_eval(run, run.oracle_dir), folder_fingerprint(run.oracle_dir))
+
+
+def load_for_eval(run: Run, path: Path) -> PreTrainedModel:
+    """A model folder written by DareU (full, merged or adapter on the target) or a hub id."""
+    from dareu.models import load_causal_lm, load_trained
+    from dareu.trainer import resolve_device
+
+    device = resolve_device(run.cfg.trainer)
+    if not Path(path).exists():  # a hub id (model.path / model.oracle_path)
+        return load_causal_lm(str(path), run.cfg.model, mode="full", device=device, trainable=False)
+    # base_path: a method that saved only a LoRA adapter trained it on top of the target
+    return load_trained(path, run.cfg.model, base_path=run.target_dir, device=device)
+
+
+def evaluate_model(run: Run, model: PreTrainedModel, name: str, judge: Judge | None = None,
+                   fingerprint: str | None = None) -> tuple[dict[str, Any], dict[str, dict]]:
+    """All metrics of `model` (called `name`): (headline summary, per-item values per metric).
+
+    `fingerprint` identifies the model for the per-metric caches (default: a hash of its
+    weights); `judge` scores fluency (default: the oracle, loaded when first needed).
+    """
+    fingerprint = fingerprint or weights_fingerprint(model)
+    if name == ORACLE and judge is None:
+        judge = Judge(lambda: model, fingerprint)
+    oracle_eval = None if name == ORACLE else _oracle_eval(run)
+    sets = eval_sets(run.corpus, run.cfg.eval.max_items)
+    if "mia" not in run.cfg.eval.metrics:
+        sets.holdout = []  # holdout records serve membership inference only
+    m = _measure(run, model, name, sets, fingerprint, judge or oracle_judge(run))
+    ev = tofu_eval(sets, m, oracle_eval)
+    summary = headline(ev, sets)
+    if is_rank_zero():
+        out = run.eval_dir(name)
+        atomic_write_json(out / "TOFU_EVAL.json", ev)
+        atomic_write_json(out / "TOFU_SUMMARY.json", {k: v["agg_value"] for k, v in ev.items()})
+        update_summary(run.out, name, summary)
+    log.info("eval %s: %s", name, {k: _short(v) for k, v in summary.items() if v is not None})
+    return summary, {k: v["value_by_index"] for k, v in ev.items()}
+
+
+def headline(ev: dict[str, dict], sets: EvalSets) -> dict[str, Any]:
+    """The figures merged into summary.json (None where a metric could not be computed)."""
+    out = {k: ev[src]["agg_value"] if src in ev else None for k, src in HEADLINE.items()}
+    out["test_rouge"] = rouge_summary(ev, sets)["test"]
+    return out
+
+
+def _oracle_eval(run: Run) -> dict:
+    ev = read_json(run.eval_dir(ORACLE) / "TOFU_EVAL.json")
+    if ev is None:
+        raise EvaluationError(f"{run.eval_dir(ORACLE)}/TOFU_EVAL.json is missing: evaluate the "
+                              "oracle first (`dareu evaluate` does, before every other model).")
+    return ev
+
+
+def _measure(run: Run, model: PreTrainedModel, name: str, sets: EvalSets, fingerprint: str,
+             judge: Judge) -> dict[str, Any]:
+    """Each metric group from its cache under eval/<name>/parts/, or computed and cached."""
+    cfg, e = run.cfg, run.cfg.eval
+    parts = run.eval_dir(name) / "parts"
+    base = [fingerprint, cfg.data, cfg.run.seed, e.max_items]
+    answers_key = base + [e.max_new_tokens]
+    m: dict[str, Any] = {
+        "answers": measure.cached(parts / "answers.json", answers_key,
+                                  lambda: measure.answers(run, model, sets)),
+        "scores": measure.cached(parts / "scores.json",
+                                 base + [cfg.model.max_length, e.mia_k, bool(sets.holdout)],
+                                 lambda: measure.teacher_forced(run, model, sets)),
+        "fluency": None, "mass": None,
+    }
+    forget_answers = m["answers"].get("forget", [])
+    if "fluency" in e.metrics and forget_answers:
+        m["fluency"] = measure.cached(
+            parts / "fluency.json", answers_key + [judge.fingerprint, cfg.model.max_length],
+            lambda: measure.fluency(run, judge.model, sets, forget_answers))
+    if "attribution" in e.metrics and forget_answers:
+        m["mass"] = _mass(run, parts, answers_key, sets, forget_answers)
+    return m
+
+
+def _mass(run: Run, parts, answers_key: list, sets: EvalSets, forget_answers: list[str]):
+    if not run.attributor_dir.exists():
+        log.warning("eval: no fitted attributor in %s; forget_attribution_mass skipped "
+                    "(run `dareu fit-attributor` first)", run.attributor_dir)
+        return None
+    key = answers_key + [run.cfg.attributor, folder_fingerprint(run.attributor_dir)]
+    return measure.cached(parts / "mass.json", key,
+                          lambda: measure.attribution_mass(run, sets, forget_answers))
+
+
+def _short(v: Any) -> Any:
+    return round(v, 4) if isinstance(v, float) else v

@@ -1,0 +1,1 @@
+"""The run report: a table of every model against the oracle, the configuration, stage times, plots."""

@@ -1,0 +1,68 @@
+"""`dareu evaluate`: the oracle, then the target, then every unlearned model, one stage each.
+
+The oracle goes first because forget quality, privleak and ToW compare every model with it; it
+also stays loaded as the judge that scores the fluency of the other models' answers. A model's
+stage reruns when its folder, the oracle's, the attributor's or the evaluation settings change.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from pathlib import Path
+
+import torch
+
+from dareu.eval.fingerprint import folder_fingerprint
+from dareu.eval.suite import ORACLE, Judge, evaluate_model, load_for_eval, oracle_judge
+from dareu.pipeline import Run, is_rank_zero
+
+log = logging.getLogger("dareu")
+
+
+def models_to_evaluate(run: Run) -> dict[str, Path]:
+    """oracle, target, then each method of unlearn.methods that has saved a model."""
+    models = {ORACLE: run.oracle_dir, "target": run.target_dir}
+    for method in run.cfg.unlearn.methods:
+        path = run.method_dir(method)
+        if has_model(path):
+            models[method] = path
+        else:
+            log.warning("evaluate: %s has no model in %s yet (run `dareu unlearn` first); skipped",
+                        method, path)
+    return models
+
+
+def has_model(path: Path) -> bool:
+    """A saved model (full, merged or adapter), not just the checkpoints of an unfinished run."""
+    return any((path / f).is_file() for f in ("config.json", "merged/config.json",
+                                              "adapter/adapter_config.json"))
+
+
+def evaluate(run: Run) -> dict:
+    cfg = run.cfg
+    run.corpus  # noqa: B018  (build the corpus, and fail on a bad one, before loading any model)
+    judge = oracle_judge(run)
+    attributor = (folder_fingerprint(run.attributor_dir)
+                  if "attribution" in cfg.eval.metrics and run.attributor_dir.exists() else None)
+    results = {}
+    for name, path in models_to_evaluate(run).items():
+        fingerprint = folder_fingerprint(path)
+        key = [cfg.eval, cfg.data, cfg.run.seed, cfg.model.max_length, cfg.attributor, fingerprint,
+               judge.fingerprint, attributor]
+        results[name] = run.stage(f"eval-{name}", key,
+                                  lambda: _evaluate_one(run, name, path, fingerprint, judge))
+    return results
+
+
+def _evaluate_one(run: Run, name: str, path: Path, fingerprint: str, judge: Judge) -> dict:
+    if not is_rank_zero():  # under a DDP launch every rank runs the stages; one evaluates
+        return {}
+    model = judge.model if name == ORACLE else load_for_eval(run, path)
+    summary, _ = evaluate_model(run, model, name, judge=judge, fingerprint=fingerprint)
+    if name != ORACLE:
+        del model
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return summary

@@ -1,0 +1,156 @@
+"""`dareu evaluate` and `dareu report` on a tiny run that went through the real pipeline
+(prepare → fit-attributor → unlearn → evaluate → report): the oracle's sanity values, a
+memorising target's forget quality, the files written, resumability and the report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+import torch
+
+from dareu.cli import main as cli_main
+from dareu.config import load_config
+from dareu.errors import DareUError
+from dareu.eval import measure
+from dareu.eval.suite import HEADLINE_KEYS
+from dareu.io import read_json
+from dareu.pipeline import Run
+from dareu.stages import evaluate as evaluate_mod
+from dareu.stages.fit_attributor import fit_attributor
+from dareu.stages.prepare import prepare
+from dareu.stages.report import report, report_cli
+from dareu.stages.unlearn import unlearn
+
+# enough finetuning that the target memorises its 8 forget answers (forget ROUGE ~0.9)
+TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=2",
+        "data.num_test_questions=6", "model.n_layer=1", "model.n_embd=64", "model.n_head=2",
+        "model.vocab_size=512", "model.max_length=64", "finetune.epochs=40", "finetune.batch_size=4",
+        "finetune.lr=0.01", "trainer.accelerator=cpu", "trainer.devices=1",
+        "trainer.enable_progress_bar=false", "eval.max_new_tokens=24",
+        "attributor.options={n_layer: 1, n_embd: 32, n_head: 2, epochs: 2}",
+        "unlearn.methods=[grad_ascent]", "unlearn.steps=2", "unlearn.retain_batch_size=2"]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def tiny_run(out, *extra: str) -> Run:
+    return Run(load_config(None, TINY + [f"run.output_dir={out}", *extra]))
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """The run after every stage but the report (shared: tests that change it work on a copy)."""
+    out = tmp_path_factory.mktemp("evaluate")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention on a busy machine
+    run = tiny_run(out)
+    prepare(run)
+    fit_attributor(run)
+    unlearn(run)
+    evaluate_mod.evaluate(run)
+    yield out
+    torch.set_num_threads(threads)
+
+
+def _copy(src, tmp_path, *extra: str) -> Run:
+    shutil.copytree(src, tmp_path / "run")
+    return tiny_run(tmp_path / "run", *extra)
+
+
+def test_oracle_is_perfect_and_the_memorising_target_is_not(evaluated):
+    models = read_json(evaluated / "summary.json")["models"]
+    oracle, target = models["oracle"], models["target"]
+    assert oracle["forget_quality"] == 1.0 and oracle["tow"] == 1.0
+    assert oracle["privleak"] == pytest.approx(0.0)
+    assert target["forget_rouge"] > 0.8 > oracle["forget_rouge"]  # it did memorise
+    assert target["forget_quality"] < 0.05
+    assert target["mia_auc_loss"] > oracle["mia_auc_loss"]
+    for name in ("oracle", "target", "grad_ascent"):
+        assert set(HEADLINE_KEYS) <= set(models[name]), name
+        assert all(models[name][k] is not None for k in HEADLINE_KEYS), name
+        assert 0 <= models[name]["forget_attribution_mass"] <= 1
+
+
+def test_tofu_eval_files_use_open_unlearning_keys_by_record_id(evaluated):
+    run = tiny_run(evaluated)
+    ev = read_json(run.eval_dir("target") / "TOFU_EVAL.json")
+    summary = read_json(run.eval_dir("target") / "TOFU_SUMMARY.json")
+    forget_ids = {r.id for r in run.corpus.forget}
+    for key in ("forget_Q_A_Prob", "forget_Q_A_ROUGE", "forget_truth_ratio", "extraction_strength",
+                "forget_attribution_mass", "fluency_ppl"):
+        assert set(ev[key]["value_by_index"]) == forget_ids, key
+        assert summary[key] == ev[key]["agg_value"]
+    for key in ("forget_quality", "model_utility", "privleak", "mia_loss", "mia_min_k", "mia_zlib",
+                "retain_Truth_Ratio", "general_Q_A_Prob_normalised", "general_Truth_Ratio"):
+        assert key in summary, key
+
+
+def test_evaluate_skips_what_is_done_and_reuses_metric_groups(evaluated, tmp_path, monkeypatch):
+    run = _copy(evaluated, tmp_path)
+    before = read_json(run.out / "summary.json")["models"]["target"]
+    monkeypatch.setattr(evaluate_mod, "evaluate_model", lambda *a, **k: pytest.fail("re-evaluated"))
+    evaluate_mod.evaluate(run)  # every stage up to date
+    monkeypatch.undo()
+
+    # a changed Min-K% fraction: the stages rerun, the generations are reused, the scores are not
+    run = tiny_run(run.out, "eval.mia_k=0.2")
+    monkeypatch.setattr(measure, "answers", lambda *a: pytest.fail("regenerated the answers"))
+    scored = []
+    teacher_forced = measure.teacher_forced
+    monkeypatch.setattr(measure, "teacher_forced", lambda *a: scored.append(1) or teacher_forced(*a))
+    evaluate_mod.evaluate(run)
+    assert len(scored) == 3  # oracle, target, grad_ascent
+    after = read_json(run.out / "summary.json")["models"]["target"]
+    assert after["forget_rouge"] == before["forget_rouge"]
+    assert after["mia_auc_min_k"] is not None
+
+
+def test_optional_metric_groups_can_be_switched_off(evaluated, tmp_path):
+    run = _copy(evaluated, tmp_path, "eval.metrics=[]", "eval.max_items=4")
+    evaluate_mod.evaluate(run)
+    target = read_json(run.out / "summary.json")["models"]["target"]
+    for key in ("privleak", "mia_auc_loss", "fluency_ppl", "forget_attribution_mass"):
+        assert target[key] is None, key
+    ev = read_json(run.eval_dir("target") / "TOFU_EVAL.json")
+    assert len(ev["forget_Q_A_Prob"]["value_by_index"]) == 4
+    assert not {"mia_loss", "privleak", "fluency_ppl", "forget_attribution_mass"} & set(ev)
+
+
+def test_report_has_the_table_stage_times_and_plots(evaluated, tmp_path, capsys):
+    run = _copy(evaluated, tmp_path)
+    with (run.out / "logs" / "dareu").mkdir(parents=True) or open(
+            run.out / "logs" / "dareu" / "metrics.csv", "w", newline="") as f:
+        w = csv.writer(f)  # the DareU step log (this run trained only a baseline)
+        w.writerow(["step", "reward_mean", "forget_mass", "kl"])
+        w.writerows([[s, -1 + s / 10, 1 - s / 10, s / 100] for s in range(5)])
+    result = report(run)
+    md = (run.out / "report.md").read_text()
+    assert str(run.out / "report.md") in capsys.readouterr().out
+    assert "| model | forget quality | model utility | ToW |" in md
+    for row in ("| oracle |", "| target |", "| grad_ascent |"):
+        assert row in md
+    assert "**" in md and "closest to the oracle" in md  # the best per column, and what best means
+    assert "Stage wall times" in md and "| prepare-eval |" in md and "run:" in md  # times, config
+    assert "<table>" in (run.out / "report.html").read_text()
+    assert set(result["plots"]) == {"forget_quality_vs_utility.png", "tug_of_war.png",
+                                    "dareu_training.png", "forget_mass_distribution.png"}
+    for name in result["plots"]:
+        data = (run.out / "plots" / name).read_bytes()
+        assert data.startswith(PNG) and len(data) > 1000, name
+        assert f"plots/{name}" in md
+
+
+def test_report_cli_rebuilds_the_run_and_refuses_other_folders(evaluated, tmp_path):
+    run = _copy(evaluated, tmp_path)
+    assert report_cli(str(run.out)) == 0
+    assert (run.out / "report.md").is_file()
+    with pytest.raises(DareUError, match="not a DareU run directory"):
+        report_cli(str(tmp_path / "nowhere"))
+    assert cli_main(["report", str(tmp_path)]) == 2  # one paragraph, exit code 2, no traceback
+
+
+def test_summary_is_valid_json_without_nan(evaluated):
+    text = (evaluated / "summary.json").read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in summary.json"))
