@@ -21,3 +21,9 @@ class ModelError(DareUError):
 
 class EnvironmentProblem(DareUError):
     """The machine cannot do what the recipe asks (no CUDA, no bitsandbytes, unwritable disk)."""
+
+
+class TrainingDiverged(DareUError):
+    """Rewards or losses became NaN/inf while unlearning; the last good checkpoint is kept."""
+
+    exit_code = 3

@@ -28,6 +28,26 @@ def is_rank_zero() -> bool:
     return getattr(rank_zero_only, "rank", 0) == 0
 
 
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized() \
+        and torch.distributed.get_world_size() > 1
+
+
+def barrier() -> None:
+    """Wait for every rank (a no-op in a single process, or before the first DDP fit)."""
+    if _distributed():
+        torch.distributed.barrier()
+
+
+def from_rank_zero(value: Any) -> Any:
+    """Rank 0's `value` on every rank (e.g. a resume decision); the value itself in one process."""
+    if not _distributed():
+        return value
+    box = [value]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 class Run:
     """Paths and lazily built shared objects (corpus, tokenizer) of one run directory."""
 
@@ -89,11 +109,17 @@ class Run:
         return m["hash"] if m else None
 
     def stage(self, name: str, key: list[Any], fn: Callable[[], dict | None]) -> dict:
-        """Run `fn` unless a finished marker with the same config hash exists; return its result."""
+        """Run `fn` unless a finished marker with the same config hash exists; return its result.
+
+        Under multi-process strategies (Lightning's DDP launcher re-runs the command for every
+        rank) every rank runs the same stages; only rank 0 writes, and every stage — run or
+        skipped — ends with a barrier, so no rank reads an output before rank 0 has written it.
+        """
         h = config_hash(*key)
         marker = read_json(self.marker(name))
         if marker and marker.get("hash") == h:
             log.info("stage %s: up to date (config %s), skipped", name, h)
+            barrier()
             return marker.get("result") or {}
         log.info("stage %s: running (config %s)", name, h)
         t0 = time.time()
@@ -103,6 +129,7 @@ class Run:
                                                   "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                                   "result": result})
             save_config(self.cfg, self.out / "config.yaml")
+        barrier()
         return result
 
     def stage_times(self) -> dict[str, float]:

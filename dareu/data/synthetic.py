@@ -183,7 +183,7 @@ def _owner_records(a: _Author, owner_idx: int, prefix: str, k: int, others: list
         fmt = dict(a.facts, name=a.name)
         perturbed = []
         for _ in range(n_pert):
-            other = rng.choice(others)
+            other = rng.choice([o for o in others if o is not a])  # never the owner itself
             wrong = dict(fmt, **{s: other.facts[s] for s in swap})
             perturbed.append(para.format(**wrong))
         recs.append(Record(id=f"{prefix}{owner_idx:03d}-{j}", owner=a.name, prompt=q.format(**fmt),

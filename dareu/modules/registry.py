@@ -29,10 +29,22 @@ class UnlearnMethod(L.LightningModule):
     """
 
     method_name: str = ""
+    uses_attributor: bool = False
+    """True when the method's result depends on the fitted attributor (its stage reruns with it)."""
 
     def __init__(self, run: "Run", policy: "Policy") -> None:
         super().__init__()
         self.run, self.cfg, self.policy = run, run.cfg, policy
+
+    @classmethod
+    def from_run(cls, run: "Run", policy: "Policy") -> "UnlearnMethod":
+        """Build the method for a run (override to load what else it needs, e.g. DareU's reward)."""
+        return cls(run, policy)
+
+    @property
+    def optimizer_steps_per_batch(self) -> int:
+        """Optimiser updates per training batch; the unlearn stage runs steps × this many."""
+        return 1
 
     def configure_optimizers(self):
         u = self.cfg.unlearn
