@@ -102,6 +102,13 @@ class DeAttributionReward(torch.nn.Module):
         device = str(resolve_device(cfg.trainer))
         attributor = load_attributor(run.attributor_dir, AttributorContext(
             device=device, seed=cfg.run.seed, model_cfg=cfg.model, sees=cfg.attributor.sees))
+        fitted, corpus = set(attributor.owners), set(run.corpus.owners)
+        if fitted != corpus:
+            extra, missing = sorted(fitted - corpus)[:5], sorted(corpus - fitted)[:5]
+            raise AttributorError(
+                f"the attributor in {run.attributor_dir} was fitted on different owners than this "
+                f"corpus (only in the attributor: {extra}; only in the corpus: {missing}). Refit it "
+                "with `dareu fit-attributor RECIPE` for this corpus.")
         kw: dict[str, Any] = dict(masker=AliasMasker.from_config(run.corpus.aliases, cfg.attributor),
                                   transform=cfg.unlearn.reward_transform, sees=cfg.attributor.sees)
         kw.update(overrides)

@@ -157,3 +157,29 @@ def test_unwritable_output_is_an_environment_problem(code, tmp_path, monkeypatch
             pass
     assert not list((tmp_path / "run").glob("*.json"))
     assert not list((tmp_path / "run").glob(".*"))
+
+
+def test_attributor_fitted_on_other_owners_is_refused(tmp_path):
+    from attributors.base import Attributor, AttributorError, register_attributor
+    from dareu.config import load_config
+    from dareu.pipeline import Run
+    from dareu.reward import DeAttributionReward
+
+    @register_attributor("owners_probe")
+    class Probe(Attributor):
+        def fit(self, corpus):
+            self.owners = list(corpus.owners)
+            return self
+
+        def score(self, prompts, responses):
+            return torch.full((len(responses), len(self.owners)), 1.0 / len(self.owners))
+
+    run = Run(load_config(None, TINY + [f"run.output_dir={tmp_path}"]))
+    probe = Probe()
+    probe.owners = run.corpus.owners[:-1] + ["someone else"]
+    probe.save(run.attributor_dir)
+    with pytest.raises(AttributorError, match="different owners.*someone else"):
+        DeAttributionReward.from_run(run)
+    probe.owners = list(run.corpus.owners)
+    probe.save(run.attributor_dir)
+    assert DeAttributionReward.from_run(run).forget_owners == run.corpus.forget_owners
