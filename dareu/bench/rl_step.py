@@ -1,0 +1,404 @@
+"""`dareu bench rl-step`: one RL optimiser step of DareU (grpo, ppo) against TRL's GRPOTrainer.
+
+Same tiny random-init GPT-2 and tokenizer, same forget-owner prompts, G, max new tokens,
+temperature 1, top-p 1, β, learning rate (constant), AdamW, grad-norm clip 1, "dapo" aggregation,
+one generation per optimiser step (TRL: steps_per_generation=1, num_iterations=1; DareU:
+ppo_epochs=1, minibatches=1, retain guard off) and the same reward callable: DareU's classifier
+de-attribution reward, called by TRL through its `reward(prompts=, completions=)` signature.
+
+Each side runs in a fresh subprocess per repetition (so each one's peak RSS is its own), the sides
+alternate with a rotated order, and the first step of each process is a warm-up that is not timed.
+DareU is driven by a Lightning Trainer with max_steps (as `dareu unlearn` drives it); TRL by
+`GRPOTrainer.train()`. Also measured: (a) generation alone and (b) one forward+backward over the
+same tokens (efficiency = (a + b) / step), a cProfile of one DareU step, and the cost of each
+attributor's `score` on one step's responses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from dareu.bench.common import (PeakRSS, classifier_reward, fmt, run_worker, save_tiny_policy, summary,
+                                table, tiny_overrides, tiny_run, write_result)
+
+SIDES = ("trl", "grpo", "ppo")
+ATTRIBUTORS = ("classifier", "influence", "trak")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dareu bench rl-step", description=__doc__.splitlines()[0])
+    p.add_argument("--reps", type=int, default=3, help="repetitions (fresh processes) per side")
+    p.add_argument("--steps", type=int, default=3, help="timed optimiser steps per repetition")
+    p.add_argument("--warmup", type=int, default=1, help="untimed first steps per process")
+    p.add_argument("--prompts", type=int, default=4, help="prompts per optimiser step")
+    p.add_argument("--group", type=int, default=4, help="G: completions per prompt")
+    p.add_argument("--new-tokens", type=int, default=32, help="max new tokens")
+    p.add_argument("--beta", type=float, default=0.05)
+    p.add_argument("--lr", type=float, default=1e-5)
+    p.add_argument("--n-layer", type=int, default=2)
+    p.add_argument("--n-embd", type=int, default=128)
+    p.add_argument("--n-head", type=int, default=4)
+    p.add_argument("--vocab", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: default)")
+    p.add_argument("--sides", default=",".join(SIDES), help="comma list of trl, grpo, ppo")
+    p.add_argument("--attributors", default=",".join(ATTRIBUTORS),
+                   help="comma list for the reward-cost table ('' skips it)")
+    p.add_argument("--no-profile", action="store_true")
+    p.add_argument("--work", default=None, help="scratch folder (default: a temp dir)")
+    p.add_argument("--out", default=None, help="results folder (default: bench/results)")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def _overrides(a, work: Path, algorithm: str = "grpo") -> list[str]:
+    return tiny_overrides(work, prompts=a.prompts, group=a.group, new_tokens=a.new_tokens,
+                          n_layer=a.n_layer, n_embd=a.n_embd, n_head=a.n_head, vocab=a.vocab,
+                          lr=a.lr, beta=a.beta, algorithm=algorithm)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers (one fresh process each)
+
+
+def _dareu_module(a, work: Path, algorithm: str):
+    from dareu.modules.dareu import DareUModule
+    from dareu.modules.policy import Policy
+
+    run, tok = tiny_run(_overrides(a, work, algorithm))
+    reward = classifier_reward(run, tok)
+    torch.manual_seed(0)
+    policy = Policy.from_pretrained(work / "policy", tok, run.cfg.model, "full")
+    return DareUModule(run, policy, reward), run
+
+
+def _fit_dareu(module, steps: int, callbacks=()) -> None:
+    from dareu.trainer import make_trainer
+
+    trainer = make_trainer(module.cfg.trainer, module.run.out / "logs", "bench", max_steps=steps,
+                           logger=False, enable_checkpointing=False, callbacks=list(callbacks))
+    trainer.fit(module)
+
+
+def worker_dareu(a, work: Path, algorithm: str) -> dict:
+    from lightning.pytorch.callbacks import Callback
+
+    module, _ = _dareu_module(a, work, algorithm)
+    times: list[float] = []
+    tokens: list[int] = []
+    rollout = module._rollout
+
+    def counted(batch, step):  # generated tokens (through EOS) of each rollout
+        ro = rollout(batch, step)
+        tokens.append(int(ro.mask.sum()))
+        return ro
+
+    module._rollout = counted
+
+    class Clock(Callback):
+        def on_train_batch_start(self, *args) -> None:
+            self.t0 = time.perf_counter()
+
+        def on_train_batch_end(self, *args) -> None:
+            times.append(time.perf_counter() - self.t0)
+
+    with PeakRSS() as mem:
+        _fit_dareu(module, a.warmup + a.steps, [Clock()])
+    return {"step_s": times[a.warmup:], "tokens": tokens[a.warmup:], "peak_rss_increase": mem.increase}
+
+
+def worker_trl(a, work: Path) -> dict:
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    run, tok = tiny_run(_overrides(a, work))
+    reward = classifier_reward(run, tok)
+    tokens: list[int] = []
+
+    def de_attribution(prompts, completions, completion_ids=None, **kw):
+        tokens.append(sum(len(c) for c in completion_ids))
+        return reward(prompts=prompts, completions=completions)  # DareU's TRL signature
+
+    times: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, *args, **kw):
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, *args, **kw):
+            times.append(time.perf_counter() - self.t0)
+
+    torch.manual_seed(0)
+    texts = [run.prompt_text(r.prompt) for r in run.corpus.forget]
+    with PeakRSS() as mem:
+        model = AutoModelForCausalLM.from_pretrained(str(work / "policy"))
+        cfg = GRPOConfig(
+            output_dir=str(work / "trl"), per_device_train_batch_size=a.prompts * a.group,
+            gradient_accumulation_steps=1, num_generations=a.group, max_completion_length=a.new_tokens,
+            temperature=1.0, top_p=1.0, top_k=0, beta=a.beta, learning_rate=a.lr,
+            lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
+            loss_type="dapo", epsilon=0.2, scale_rewards="group", num_iterations=1,
+            steps_per_generation=1, use_vllm=False, use_cpu=True, bf16=False, fp16=False,
+            report_to="none", save_strategy="no", logging_steps=10**6, disable_tqdm=True,
+            max_steps=a.warmup + a.steps, disable_dropout=True, seed=0, log_completions=False,
+            mask_truncated_completions=False, dataloader_num_workers=0)
+        trainer = GRPOTrainer(model=model, reward_funcs=de_attribution, args=cfg,
+                              train_dataset=Dataset.from_dict({"prompt": texts}), processing_class=tok,
+                              callbacks=[Clock()])
+        trainer.train()
+    return {"step_s": times[a.warmup:], "tokens": tokens[a.warmup:], "peak_rss_increase": mem.increase}
+
+
+def worker_bound(a, work: Path) -> dict:
+    """(a) generation alone, (b) one forward+backward of the policy over the generated tokens."""
+    from dareu.generation import encode_prompts
+    from dareu.rl import response_mask, token_logprobs
+
+    module, run = _dareu_module(a, work, "grpo")
+    tok, model = module.tokenizer, module.policy.model
+    texts = [t for _, t in module.forget_prompts[:a.prompts]]
+    enc = encode_prompts(tok, texts, torch.device("cpu"))
+    gen, fb, tokens = [], [], []
+    for i in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        seq = module._sample(enc, a.group, i, stream=0)  # exactly DareU's generate call
+        t1 = time.perf_counter()
+        resp = seq[:, enc["input_ids"].shape[1]:]
+        mask = response_mask(resp, tok.eos_token_id, tok.pad_token_id)
+        att = torch.cat([enc["attention_mask"].repeat_interleave(a.group, 0), mask.long()], 1)
+        t2 = time.perf_counter()
+        logits, _ = module._logits(model, seq, att, resp.shape[1])
+        logp = token_logprobs(logits, resp, 1.0)
+        loss = -(logp * mask).sum() / mask.sum().clamp(min=1)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+        t3 = time.perf_counter()
+        if i >= a.warmup:
+            gen.append(t1 - t0)
+            fb.append(t3 - t2)
+            tokens.append(int(mask.sum()))
+    return {"generate_s": gen, "fwd_bwd_s": fb, "tokens": tokens}
+
+
+PROFILE_KEYS = {  # label: (file suffix, function name)
+    "generate (rollout sampling)": ("generation/utils.py", "generate"),
+    "reward: attributor score": ("dareu/reward.py", "forget_mass"),
+    "policy/ref forward (_logits)": ("dareu/modules/dareu.py", "_logits"),
+    "rollout total (_rollout)": ("dareu/modules/dareu.py", "_rollout"),
+    "backward": ("torch/_tensor.py", "backward"),
+    "grad clip": ("lightning/pytorch/core/module.py", "clip_gradients"),
+    "optimizer.step": ("torch/optim/optimizer.py", "wrapper"),
+    "update total (_optimise)": ("dareu/modules/dareu.py", "_optimise"),
+}
+
+
+def worker_profile(a, work: Path) -> dict:
+    """cProfile of one DareU grpo step (after a warm-up step)."""
+    from lightning.pytorch.callbacks import Callback
+
+    module, _ = _dareu_module(a, work, "grpo")
+    prof = cProfile.Profile()
+    clock: dict[str, float] = {}
+
+    class Profile(Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            if batch_idx == a.warmup:
+                clock["t0"] = time.perf_counter()
+                prof.enable()
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            if batch_idx == a.warmup:
+                prof.disable()
+                clock["step"] = time.perf_counter() - clock["t0"]
+
+    _fit_dareu(module, a.warmup + 1, [Profile()])
+    stats = pstats.Stats(prof)
+    found: dict[str, float] = {}
+    for (path, _, name), (_, _, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
+        for label, (suffix, fn) in PROFILE_KEYS.items():
+            if name == fn and path.replace("\\", "/").endswith(suffix):
+                found[label] = max(found.get(label, 0.0), cum)
+    top = sorted(((cum, tt, f"{Path(p).name}:{ln}({fn})") for (p, ln, fn), (_, _, tt, cum, _)
+                  in stats.stats.items()), key=lambda r: -r[1])[:15]  # type: ignore[attr-defined]
+    return {"step_s": clock["step"], "breakdown_s": found,
+            "top_self_time": [{"function": f, "self_s": tt, "cum_s": cum} for cum, tt, f in top]}
+
+
+def worker_reward(a, work: Path) -> dict:
+    """Seconds of each attributor's `score` on one step's P·G responses (warm, median of 3)."""
+    from attributors.base import AttributorContext, build_attributor
+    from dareu.generation import decode_responses, encode_prompts
+
+    module, run = _dareu_module(a, work, "grpo")
+    tok = module.tokenizer
+    batch = module.forget_prompts[:a.prompts]
+    enc = encode_prompts(tok, [t for _, t in batch], torch.device("cpu"))
+    seq = module._sample(enc, a.group, 0, stream=0)
+    responses = decode_responses(tok, seq[:, enc["input_ids"].shape[1]:])
+    prompts = [p for p, _ in batch for _ in range(a.group)]
+    ctx = AttributorContext(target_path=str(work / "policy"), tokenizer=tok, model_cfg=run.cfg.model,
+                            trainer_cfg=run.cfg.trainer, seed=0)
+    options = {"classifier": None, "influence": {"hessian": "ekfac"},
+               "trak": {"projection_dim": 512}}
+    out = {}
+    for name in [n for n in a.attributors.split(",") if n]:
+        attributor = (module.reward.attributor if name == "classifier" else
+                      build_attributor(name, options[name], ctx).fit(run.corpus))
+        times = []
+        for _ in range(4):
+            t0 = time.perf_counter()
+            attributor.score([""] * len(responses), responses)
+            times.append(time.perf_counter() - t0)
+        out[name] = times[1:]
+    return {"score_s": out, "responses": len(responses)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent
+
+
+def main(argv: list[str]) -> int:
+    a = _parser().parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    scratch = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="dareu-bench-"))
+    if a.worker:
+        fn = {"trl": lambda: worker_trl(a, scratch), "bound": lambda: worker_bound(a, scratch),
+              "profile": lambda: worker_profile(a, scratch), "reward": lambda: worker_reward(a, scratch),
+              "grpo": lambda: worker_dareu(a, scratch, "grpo"),
+              "ppo": lambda: worker_dareu(a, scratch, "ppo")}[a.worker]
+        print(json.dumps(fn()))
+        return 0
+    run, tok = tiny_run(_overrides(a, scratch))
+    save_tiny_policy(run, tok, scratch / "policy")
+    params = sum(p.numel() for p in
+                 __import__("transformers").AutoModelForCausalLM.from_pretrained(
+                     str(scratch / "policy")).parameters())
+    base = [x for x in argv if x not in ("--no-profile",)]
+    base = _strip(base, ("--work", "--out")) + ["--work", str(scratch)]
+    sides = [s for s in a.sides.split(",") if s]
+    raw: dict[str, list[dict]] = {s: [] for s in sides + ["bound"]}
+    for rep in range(a.reps):
+        order = sides[rep % len(sides):] + sides[:rep % len(sides)]  # rotate: alternate who goes first
+        for side in order + ["bound"]:
+            print(f"[rl-step] rep {rep + 1}/{a.reps}: {side}", file=sys.stderr, flush=True)
+            raw[side].append(run_worker("dareu.bench.rl_step", base + ["--worker", side]))
+    result: dict = {"config": {"prompts": a.prompts, "group": a.group, "max_new_tokens": a.new_tokens,
+                               "beta": a.beta, "lr": a.lr, "temperature": 1.0, "top_p": 1.0,
+                               "loss_type": "dapo", "policy": f"gpt2 random-init {a.n_layer}x{a.n_embd}, "
+                               f"vocab {len(tok)}, {params} params", "reps": a.reps, "steps": a.steps,
+                               "warmup": a.warmup, "reward": "DareU classifier de-attribution reward",
+                               "dareu_driver": "lightning.Trainer(max_steps) on DareUModule",
+                               "trl_version": _version("trl")},
+                    "sides": {}}
+    for side in sides:
+        steps = [t for r in raw[side] for t in r["step_s"]]
+        tps = [n / t for r in raw[side] for n, t in zip(r["tokens"], r["step_s"])]
+        result["sides"][side] = {"step_s": summary(steps), "tokens_per_s": summary(tps),
+                                 "tokens_per_step": summary([n for r in raw[side] for n in r["tokens"]]),
+                                 "peak_rss_increase_mb": summary([r["peak_rss_increase"] / 2**20
+                                                                  for r in raw[side]])}
+    s = result["sides"]
+    if "trl" in s:
+        for side in ("grpo", "ppo"):
+            if side in s:
+                s[side]["ratio_step_vs_trl"] = s[side]["step_s"]["median"] / s["trl"]["step_s"]["median"]
+                s[side]["ratio_rss_vs_trl"] = (s[side]["peak_rss_increase_mb"]["median"]
+                                               / s["trl"]["peak_rss_increase_mb"]["median"])
+    gen = [t for r in raw["bound"] for t in r["generate_s"]]
+    fb = [t for r in raw["bound"] for t in r["fwd_bwd_s"]]
+    bound = {"generate_s": summary(gen), "fwd_bwd_s": summary(fb),
+             "tokens": summary([n for r in raw["bound"] for n in r["tokens"]])}
+    if "grpo" in s:
+        bound["efficiency_grpo"] = (bound["generate_s"]["median"] + bound["fwd_bwd_s"]["median"]) \
+            / s["grpo"]["step_s"]["median"]
+    result["bound"] = bound
+    if not a.no_profile:
+        print("[rl-step] profile", file=sys.stderr, flush=True)
+        result["profile"] = run_worker("dareu.bench.rl_step", base + ["--worker", "profile"])
+    if a.attributors:
+        print("[rl-step] reward cost", file=sys.stderr, flush=True)
+        rw = run_worker("dareu.bench.rl_step", base + ["--worker", "reward"])
+        step = s["grpo"]["step_s"]["median"] if "grpo" in s else float("nan")
+        result["reward_cost"] = {name: {"score_s": summary(ts), "share_of_grpo_step":
+                                        summary(ts)["median"] / step}
+                                 for name, ts in rw["score_s"].items()}
+        result["reward_cost_responses"] = rw["responses"]
+    path = write_result("rl-step", result, a.out)
+    print(render(result))
+    print(f"\nwritten {path}")
+    return 0
+
+
+def render(r: dict) -> str:
+    c = r["config"]
+    lines = [f"RL step: {c['policy']}; {c['prompts']} prompts × G={c['group']}, ≤{c['max_new_tokens']} "
+             f"new tokens, β={c['beta']}, lr={c['lr']}; {c['reps']} processes × {c['steps']} steps "
+             "per side; median (min–max)", ""]
+    rows = []
+    for side, v in r["sides"].items():
+        name = {"trl": f"TRL GRPOTrainer {c['trl_version']}", "grpo": "DareU grpo",
+                "ppo": "DareU ppo"}[side]
+        ratio = f"{v['ratio_step_vs_trl']:.2f}" if "ratio_step_vs_trl" in v else "—"
+        rss = f"{v['ratio_rss_vs_trl']:.2f}" if "ratio_rss_vs_trl" in v else "—"
+        rows.append([name, fmt(v["step_s"]), fmt(v["tokens_per_s"]), fmt(v["tokens_per_step"]),
+                     fmt(v["peak_rss_increase_mb"]), ratio, rss])
+    lines.append(table(["side", "s / optimiser step", "generated tokens/s", "tokens/step",
+                        "peak RSS increase (MB)", "step ratio vs TRL", "RSS ratio vs TRL"], rows))
+    b = r["bound"]
+    lines += ["", table(["(a) generate alone (s)", "(b) fwd+bwd (s)", "tokens", "efficiency (a+b)/grpo step"],
+                        [[fmt(b["generate_s"]), fmt(b["fwd_bwd_s"]), fmt(b["tokens"]),
+                          f"{b.get('efficiency_grpo', float('nan')):.2f}"]])]
+    if "profile" in r:
+        p = r["profile"]
+        lines += ["", f"cProfile of one DareU grpo step ({p['step_s']:.3f} s), cumulative:",
+                  table(["part", "s", "share"], [[k, f"{v:.4f}", f"{v / p['step_s']:.0%}"]
+                                                 for k, v in sorted(p["breakdown_s"].items(),
+                                                                    key=lambda kv: -kv[1])]),
+                  "", "top self time:",
+                  table(["function", "self s", "cum s"], [[t["function"], f"{t['self_s']:.4f}",
+                                                           f"{t['cum_s']:.4f}"]
+                                                          for t in p["top_self_time"][:10]])]
+    if "reward_cost" in r:
+        lines += ["", f"attributor.score on one step's {r['reward_cost_responses']} responses:",
+                  table(["attributor", "score s", "share of grpo step"],
+                        [[k, fmt(v["score_s"]), f"{v['share_of_grpo_step']:.1%}"]
+                         for k, v in r["reward_cost"].items()])]
+    return "\n".join(lines)
+
+
+def _strip(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+    out, skip = [], False
+    for x in argv:
+        if skip:
+            skip = False
+            continue
+        if x in flags:
+            skip = True
+            continue
+        if any(x.startswith(f + "=") for f in flags):
+            continue
+        out.append(x)
+    return out
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(pkg)
+    except Exception:
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,66 @@
+"""Smoke tests of the `dareu bench` benchmarks at tiny sizes: they run and write complete results.
+
+No timed assertions. TRL (pyarrow + pandas, ~270 MB) is only in the `bench` extra, so the rl-step
+test runs the DareU sides here and the TRL side only when trl is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+from dareu.bench import bench_cli
+
+TINY_RL = ["--reps", "1", "--steps", "1", "--prompts", "2", "--group", "2", "--new-tokens", "4",
+           "--n-layer", "1", "--n-embd", "32", "--n-head", "2", "--vocab", "300"]
+
+
+def _positive(d, path=""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            _positive(v, f"{path}{k}.")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("min",):
+            assert v >= 0, f"{path}{k}={v}"
+
+
+def test_rl_step(tmp_path):
+    # the TRL side joins when the bench extra is installed; the DareU sides always run
+    sides = "trl,grpo,ppo" if importlib.util.find_spec("trl") is not None else "grpo,ppo"
+    out = tmp_path / "results"
+    assert bench_cli("rl-step", TINY_RL + ["--sides", sides, "--attributors", "classifier",
+                                           "--out", str(out), "--work", str(tmp_path / "w")]) == 0
+    r = json.loads((out / "rl-step.json").read_text())
+    assert {"machine", "config", "sides", "bound", "profile", "reward_cost"} <= set(r)
+    assert {"cpu_count", "torch", "date"} <= set(r["machine"])
+    for side in sides.split(","):
+        for key in ("step_s", "tokens_per_s", "tokens_per_step"):
+            assert r["sides"][side][key]["median"] > 0
+    if "trl" in sides:
+        assert r["sides"]["grpo"]["ratio_step_vs_trl"] > 0
+    assert r["bound"]["generate_s"]["median"] > 0 and r["bound"]["fwd_bwd_s"]["median"] > 0
+    assert r["bound"]["efficiency_grpo"] > 0
+    assert r["profile"]["step_s"] > 0 and r["profile"]["breakdown_s"]
+    assert r["reward_cost"]["classifier"]["score_s"]["median"] > 0
+    _positive(r)
+
+
+def test_memory(tmp_path):
+    out = tmp_path / "results"
+    assert bench_cli("memory", ["--reps", "1", "--n-layer", "1", "--n-embd", "64", "--n-head", "2",
+                                "--vocab", "300", "--batch", "1", "--seq", "8", "--out", str(out)]) == 0
+    r = json.loads((out / "memory.json").read_text())
+    assert set(r["modes"]) == {"full", "lora", "qlora"}
+    for v in r["modes"].values():
+        assert v["weight_bytes"] > 0 and v["trainable_params"] > 0 and v["peak_mb"]["median"] >= 0
+    assert r["modes"]["qlora"]["weight_bytes"] < r["modes"]["full"]["weight_bytes"]
+
+
+def test_gpu_script_tiny_on_cpu(tmp_path):
+    out = tmp_path / "results"
+    assert bench_cli("gpu", ["--tiny", "--device", "cpu", "--steps", "1", "--prompts", "2", "--group", "2",
+                             "--new-tokens", "4", "--out", str(out), "--work", str(tmp_path / "w")]) == 0
+    r = json.loads((out / "gpu-tiny.json").read_text())
+    assert set(r["modes"]) == {"qlora", "lora"}
+    for v in r["modes"].values():
+        assert v["tokens_per_s"] > 0 and v["step_s"] > 0 and v["params"] > 0
+    assert len(r["extrapolation"]) == 4
