@@ -126,13 +126,9 @@ class ClassifierModule(L.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        from transformers import get_cosine_schedule_with_warmup
+        from dareu.modules.finetune import warmup_cosine_adamw
 
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        sched = get_cosine_schedule_with_warmup(opt, int(self.warmup_ratio * total), total)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return warmup_cosine_adamw(self, self.lr, self.weight_decay, self.warmup_ratio)
 
 
 @register_attributor("classifier")
