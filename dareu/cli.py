@@ -35,8 +35,11 @@ def _load(spec: str) -> Callable:
 
 def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import lightning  # noqa: F401  (it sets its loggers' levels on import: import first, then quiet)
+
     for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).propagate = False
     warnings.filterwarnings("ignore", module="lightning")
     warnings.filterwarnings("ignore", category=UserWarning, module="peft")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
