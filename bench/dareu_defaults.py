@@ -2,7 +2,7 @@
 
     dareu prepare recipes/quickstart.yaml run.output_dir=runs/quickstart
     dareu fit-attributor recipes/quickstart.yaml run.output_dir=runs/quickstart
-    python bench/dareu_defaults.py --base runs/quickstart --out runs/defaults [NAME ...]
+    python bench/dareu_defaults.py --base runs/quickstart --out runs/defaults [--extra K=V] [NAME ...]
 
 Each setting unlearns a copy of the base run (tokenizer, target, oracle, attributor) with
 `dareu.stages.unlearn`, then scores greedy answers with `dareu.eval.headline.headline_metrics`.
@@ -89,7 +89,8 @@ def main() -> None:
     p.add_argument("--base", type=Path, required=True, help="prepared run with a fitted attributor")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--recipe", default="recipes/quickstart.yaml")
-    p.add_argument("--extra", nargs="*", default=[], help="overrides added to every setting")
+    p.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE",
+                   help="an override added to every setting (repeatable)")
     p.add_argument("names", nargs="*", help=f"settings to run (default: all of {', '.join(SETTINGS)})")
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)

@@ -227,9 +227,9 @@ class UnlearnConfig:
     """Methods to run on one corpus / target / oracle (dareu and the baselines)."""
     algorithm: str = "grpo"
     """DareU's RL algorithm: `grpo` (group advantages), `rloo` (leave-one-out) or `ppo` (value head + GAE)."""
-    steps: int = 100
+    steps: int = 40
     """RL steps: one rollout (prompts_per_step × group_size responses) each; every step makes
-    ppo_epochs × minibatches optimiser updates."""
+    ppo_epochs × minibatches optimiser updates. Defaults measured in docs/dareu_defaults.md."""
     lr: float = 1e-4
     """AdamW learning rate of the policy (LoRA adapters in lora / qlora mode)."""
     prompts_per_step: int = 8

@@ -1,0 +1,411 @@
+"""DareU: RL on the policy's own generations, rewarded by minus the forget owners' attribution.
+
+One training step is one rollout, then a few optimiser updates on it:
+
+1. P forget-owner prompts → G sampled responses each (one batched `generate`, KV cache)   N = P·G
+2. reward r_i = −(attributor's mass on the forget owners for response i)                   (N,)
+3. reference log-probs of the sampled tokens in one no-grad pass (old log-probs too, when
+   a rollout is used for more than one update)                                              (N, R)
+4. `ppo_epochs` × `minibatches` updates of the clipped surrogate:
+   grpo / rloo: group / leave-one-out advantages, + β·KL(policy ‖ reference) in the loss;
+   ppo: value head, KL folded into per-token rewards, GAE, clipped value loss;
+   all: + λ·KL(reference ‖ policy) on teacher-forced retain-owner records (the utility guard).
+
+The maths is in `dareu.rl`; this module only moves tensors between those functions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, fields, replace
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from dareu.data.formatting import IGNORE, encode_pair, pad_batch
+from dareu.data.streams import BatchStream, SeededCycle
+from dareu.errors import TrainingDiverged
+from dareu.generation import decode_responses, encode_prompts
+from dareu.modules.registry import UnlearnMethod, register_method
+from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, entropy_from_logits,
+                      full_kl, gae, group_advantages, kl_estimate, kl_shaped_rewards, masked_mean,
+                      masked_whiten, response_mask, rloo_advantages, token_logprobs)
+
+log = logging.getLogger("dareu")
+
+
+class Reward(Protocol):
+    """What DareU needs from a reward: `dareu.reward.DeAttributionReward` or any look-alike."""
+
+    def rewards(self, prompts: list[str], responses: list[str]) -> Tensor: ...  # (N,)
+
+    def forget_mass(self, prompts: list[str], responses: list[str]) -> Tensor: ...  # (N,)
+
+
+class CollapseWarning(UserWarning):
+    """The policy's answers collapsed (near-empty or near-deterministic): reward hacking."""
+
+
+@dataclass
+class Rollout:
+    """Sampled responses of one step and everything the updates need, row-aligned (N rows)."""
+
+    sequences: Tensor  # (N, T) prompt (left-padded) + response (right-padded), T = Tp + R
+    attention_mask: Tensor  # (N, T) 1 on prompt tokens and valid response tokens
+    mask: Tensor  # (N, R) bool: valid response tokens, through the first EOS
+    rewards: Tensor  # (N,)
+    forget_mass: Tensor  # (N,)
+    ref_logp: Tensor  # (N, R) reference log-probs of the sampled tokens
+    old_logp: Tensor | None = None  # (N, R) behaviour policy; None until known
+    old_values: Tensor | None = None  # (N, R) ppo only
+    advantages: Tensor | None = None  # (N,) grpo / rloo, (N, R) ppo
+    returns: Tensor | None = None  # (N, R) ppo only
+
+    @property
+    def responses(self) -> Tensor:
+        return self.sequences[:, -self.mask.shape[1]:]  # (N, R)
+
+    def select(self, idx: Tensor) -> "Rollout":
+        return replace(self, **{f.name: getattr(self, f.name)[idx] for f in fields(self)
+                                if getattr(self, f.name) is not None})
+
+
+@dataclass
+class DistillBatch:
+    """Retain-side sequences for KL(reference ‖ policy) and the reference's logits (computed once)."""
+
+    input_ids: Tensor  # (B, T)
+    attention_mask: Tensor  # (B, T)
+    mask: Tensor  # (B, T-1) bool: tokens 1..T-1 that count (answer tokens)
+    ref_logits: Tensor  # (B, T-1, V)
+
+
+@register_method("dareu")
+class DareUModule(UnlearnMethod):
+    """The DareU RL loop with manual optimisation (several updates per rollout, like a GAN step)."""
+
+    uses_attributor = True
+    COLLAPSE_MIN_LEN = 2.0
+    """Mean response length (tokens, EOS included) under which a step counts as collapsed."""
+    COLLAPSE_MIN_ENTROPY = 0.05
+    """Mean token entropy (nats) under which a step counts as collapsed."""
+    COLLAPSE_PATIENCE = 3
+    """Consecutive collapsed steps before the loud warning."""
+
+    def __init__(self, run, policy, reward: Reward) -> None:
+        super().__init__(run, policy)
+        self.automatic_optimization = False
+        self.strict_loading = False  # checkpoints hold only trainable weights (on_save_checkpoint)
+        self.reward = reward
+        u, tok = self.cfg.unlearn, policy.tokenizer
+        self.tokenizer = tok
+        corpus = run.corpus
+        self.forget_prompts = [(r.prompt, run.prompt_text(r.prompt)) for r in corpus.forget]
+        self.retain_rows = [dict(encode_pair(tok, run.prompt_text(r.prompt), r.response,
+                                             self.cfg.model.max_length), prompt=r.prompt)
+                            for r in corpus.retain]
+        hidden = policy.model.config.get_text_config().hidden_size
+        self.value_head = nn.Linear(hidden, 1) if u.algorithm == "ppo" else None
+        if self.value_head is not None:  # V ≡ 0 at the start: no bias before the critic has data
+            nn.init.zeros_(self.value_head.weight)
+            nn.init.zeros_(self.value_head.bias)
+        _disable_dropout(policy)  # the ratio π/π_old must be 1 before the first update
+        base = getattr(policy.model, "get_base_model", lambda: policy.model)()
+        self._keeps_logits = "logits_to_keep" in inspect.signature(base.forward).parameters
+        self.rollouts_done = 0
+        self._collapse_streak = 0
+
+    @classmethod
+    def from_run(cls, run, policy) -> "DareUModule":
+        from dareu.reward import DeAttributionReward
+
+        return cls(run, policy, DeAttributionReward.from_run(run))
+
+    @property
+    def optimizer_steps_per_batch(self) -> int:
+        u = self.cfg.unlearn
+        return u.ppo_epochs * u.minibatches
+
+    # -- data ------------------------------------------------------------------------------------
+    def train_dataloader(self) -> BatchStream:
+        """Endless seeded batches of (prompt, formatted prompt) of the forget owners."""
+        u, world = self.cfg.unlearn, self.trainer.world_size
+        self._retain = SeededCycle(self.retain_rows, u.retain_batch_size, self.cfg.run.seed + 1,
+                                   self.global_rank, world)
+        prompts = SeededCycle(self.forget_prompts, u.prompts_per_step, self.cfg.run.seed,
+                              self.global_rank, world)
+        return BatchStream(prompts, start=self.rollouts_done)  # resumes at the restored step
+
+    # -- one step --------------------------------------------------------------------------------
+    def training_step(self, batch: list[tuple[str, str]], batch_idx: int) -> None:
+        step = self.rollouts_done
+        rollout = self._rollout(batch, step)
+        distill = self._distill_batches(step) if self.cfg.unlearn.retain_weight > 0 else []
+        stats = self._optimise(rollout, distill, step)
+        self.rollouts_done += 1
+        self._log_step(rollout, stats)
+
+    @torch.no_grad()
+    def _rollout(self, batch: list[tuple[str, str]], step: int) -> Rollout:
+        u, tok, G = self.cfg.unlearn, self.tokenizer, self.cfg.unlearn.group_size
+        prompts, texts = [p for p, _ in batch], [t for _, t in batch]
+        enc = encode_prompts(tok, texts, self.device)  # (P, Tp) left-padded
+        sequences = self._sample(enc, G, step, stream=0)  # (N, Tp + R), G rows per prompt
+        responses = sequences[:, enc["input_ids"].shape[1]:]  # (N, R)
+        mask = response_mask(responses, tok.eos_token_id, tok.pad_token_id)  # (N, R)
+        attention = torch.cat([enc["attention_mask"].repeat_interleave(G, 0), mask.long()], 1)
+        rewards, mass = self._score([p for p in prompts for _ in range(G)],
+                                    decode_responses(tok, responses), step)
+        with self.policy.reference() as ref:
+            ref_logits, _ = self._logits(ref, sequences, attention, responses.shape[1])
+        ro = Rollout(sequences, attention, mask, rewards, mass,
+                     ref_logp=token_logprobs(ref_logits, responses, u.temperature))
+        del ref_logits
+        if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
+            logits, hidden = self._logits(self.policy.model, sequences, attention,
+                                          responses.shape[1], hidden=self.value_head is not None)
+            ro.old_logp = token_logprobs(logits, responses, u.temperature)
+            ro.old_values = self._values(hidden) if hidden is not None else None
+        if ro.old_logp is not None or u.algorithm != "ppo":
+            self._advantages(ro)
+        return ro
+
+    def _advantages(self, ro: Rollout) -> None:
+        """grpo / rloo: from the rewards alone; ppo: KL-shaped token rewards → GAE."""
+        u = self.cfg.unlearn
+        if u.algorithm == "grpo":
+            ro.advantages = group_advantages(ro.rewards, u.group_size)  # (N,)
+        elif u.algorithm == "rloo":
+            ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
+        else:
+            token_rewards = kl_shaped_rewards(ro.rewards, ro.old_logp, ro.ref_logp, ro.mask, u.beta,
+                                              u.kl_estimator)  # (N, R)
+            adv, ro.returns = gae(token_rewards, ro.old_values, ro.mask, u.gamma, u.gae_lambda)
+            ro.advantages = masked_whiten(adv, ro.mask) if ro.mask.sum() > 1 else adv  # (N, R)
+
+    def _optimise(self, ro: Rollout, distill: list[DistillBatch], step: int) -> dict[str, Tensor]:
+        u, n = self.cfg.unlearn, ro.sequences.shape[0]
+        opt = self.optimizers()
+        g = torch.Generator().manual_seed(self._seed(step, stream=2))
+        history: dict[str, list[Tensor]] = defaultdict(list)
+        for _ in range(u.ppo_epochs):
+            order = torch.randperm(n, generator=g).to(self.device) if u.minibatches > 1 else None
+            for idx in (order.chunk(u.minibatches) if order is not None else [None]):
+                part = ro if idx is None else ro.select(idx)
+                first = not history
+                for k, v in self._update(opt, part, distill, first=first).items():
+                    history[k].append(v)
+        return {k: torch.stack(v).mean() for k, v in history.items()}  # mean over the updates
+
+    def _update(self, opt, ro: Rollout, distill: list[DistillBatch],
+                first: bool) -> dict[str, Tensor]:
+        """One optimiser update on (part of) a rollout; returns detached statistics."""
+        u = self.cfg.unlearn
+        logits, hidden = self._logits(self.policy.model, ro.sequences, ro.attention_mask,
+                                      ro.mask.shape[1], hidden=self.value_head is not None)
+        logp = token_logprobs(logits, ro.responses, u.temperature)  # (n, R)
+        values = self._values(hidden) if hidden is not None else None  # (n, R)
+        if ro.old_logp is None:  # a single update per rollout: nothing moved since sampling
+            ro.old_logp = logp.detach()
+            ro.old_values = values.detach() if values is not None else None
+            self._advantages(ro)
+        loss, stats = self._rl_loss(logp, values, ro)
+        if distill:
+            stats["retain_kl"] = torch.stack([self._distill_kl(d) for d in distill]).mean()
+            loss = loss + u.retain_weight * stats["retain_kl"]
+        self._check_finite(loss, "loss")
+        opt.zero_grad()
+        self.manual_backward(loss)
+        if u.max_grad_norm > 0:
+            self.clip_gradients(opt, gradient_clip_val=u.max_grad_norm,
+                                gradient_clip_algorithm="norm")
+        opt.step()
+        stats["loss"] = loss
+        if first:  # the policy as sampled (on the first minibatch)
+            with torch.no_grad():
+                entropy = entropy_from_logits(logits.detach(), u.temperature)  # (n, R)
+                stats["entropy"] = masked_mean(entropy, ro.mask)
+        return {k: v.detach() for k, v in stats.items()}
+
+    def _rl_loss(self, logp: Tensor, values: Tensor | None, ro: Rollout) -> tuple[Tensor, dict]:
+        u = self.cfg.unlearn
+        pg, clip_frac = clipped_policy_loss(logp, ro.old_logp, ro.advantages, ro.mask, u.clip_eps)
+        if values is None:  # grpo / rloo: KL to the reference in the loss
+            kl = kl_estimate(logp, ro.ref_logp, u.kl_estimator)  # (n, R)
+            loss = self._aggregate(pg + u.beta * kl, ro.mask)
+            return loss, {"clip_frac": clip_frac}
+        vf = clipped_value_loss(values, ro.old_values, ro.returns, ro.mask, u.value_clip)
+        value_loss = self._aggregate(vf, ro.mask)
+        return self._aggregate(pg, ro.mask) + u.vf_coef * value_loss, {"clip_frac": clip_frac,
+                                                                       "value_loss": value_loss}
+
+    def _aggregate(self, per_token: Tensor, mask: Tensor) -> Tensor:
+        mode = self.cfg.unlearn.loss_aggregation
+        if mode != "dapo":
+            return aggregate(per_token, mask, mode)
+        # dapo divides by the active tokens of the global batch; DDP averages gradients over
+        # ranks, so each rank divides by the mean token count of the ranks
+        n_tokens = self.trainer.strategy.reduce(mask.sum().float(), reduce_op="mean")
+        return aggregate(per_token, mask, mode, num_active_tokens=n_tokens.clamp(min=1))
+
+    # -- retain distillation ---------------------------------------------------------------------
+    @torch.no_grad()
+    def _distill_batches(self, step: int) -> list[DistillBatch]:
+        rows = self._retain.batch(step)
+        b = pad_batch([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows],
+                      self.tokenizer.pad_token_id)
+        ids, att = b["input_ids"].to(self.device), b["attention_mask"].to(self.device)  # (B, T)
+        batches = [self._distill_batch(ids, att, (b["labels"][:, 1:] != IGNORE).to(self.device))]
+        if self.cfg.unlearn.retain_on_generations:
+            texts = [self.run.prompt_text(r["prompt"]) for r in rows]
+            enc = encode_prompts(self.tokenizer, texts, self.device)  # (B, Tp)
+            seq = self._sample(enc, 1, step, stream=1)  # (B, Tp + R)
+            resp = seq[:, enc["input_ids"].shape[1]:]
+            rmask = response_mask(resp, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+            att_g = torch.cat([enc["attention_mask"], rmask.long()], 1)
+            prompt_part = torch.zeros_like(enc["attention_mask"][:, 1:], dtype=torch.bool)
+            mask = torch.cat([prompt_part, rmask], 1)  # (B, Tp - 1 + R): the answers only
+            batches.append(self._distill_batch(seq, att_g, mask))
+        return batches
+
+    def _distill_batch(self, ids: Tensor, att: Tensor, mask: Tensor) -> DistillBatch:
+        with self.policy.reference() as ref:
+            ref_logits, _ = self._logits(ref, ids, att, ids.shape[1] - 1)  # (B, T-1, V)
+        return DistillBatch(ids, att, mask, ref_logits)
+
+    def _distill_kl(self, d: DistillBatch) -> Tensor:
+        logits, _ = self._logits(self.policy.model, d.input_ids, d.attention_mask,
+                                 d.input_ids.shape[1] - 1)  # (B, T-1, V)
+        # KL(reference ‖ policy), exact over the vocabulary, averaged over the retain tokens of
+        # the global batch: under DDP (gradients averaged over ranks) divide by the ranks' mean count
+        n_tokens = self.trainer.strategy.reduce(d.mask.sum().float(), reduce_op="mean").clamp(min=1)
+        return full_kl(d.ref_logits, logits, d.mask) * d.mask.sum().clamp(min=1) / n_tokens
+
+    # -- model plumbing --------------------------------------------------------------------------
+    def _logits(self, net: nn.Module, ids: Tensor, att: Tensor, n: int,
+                hidden: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Logits predicting the last `n` tokens of `ids`: (B, n, V) (+ last hidden state (B, n, H)).
+
+        Positions count only attended tokens, exactly as `generate` numbered them under left
+        padding (GPT-2's absolute positions would otherwise shift by the padding).
+        """
+        pos = (att.cumsum(-1) - 1).clamp(min=0)  # (B, T)
+        kw: dict[str, Any] = dict(input_ids=ids, attention_mask=att, position_ids=pos,
+                                  output_hidden_states=hidden)
+        if self._keeps_logits:
+            kw["logits_to_keep"] = n + 1  # skip the LM head on prompt positions
+        out = net(**kw)
+        logits = out.logits[:, -(n + 1):-1]
+        return logits, (out.hidden_states[-1][:, -(n + 1):-1] if hidden else None)
+
+    def _values(self, hidden: Tensor) -> Tensor:
+        # detached: the critic learns on the policy's features without pulling them
+        return self.value_head(hidden.detach().float()).squeeze(-1)  # (B, n)
+
+    def _sample(self, enc: dict[str, Tensor], per_prompt: int, step: int, stream: int) -> Tensor:
+        """Sampled continuations (B·per_prompt, Tp + R), seeded by (seed, step, rank, stream)."""
+        u, tok = self.cfg.unlearn, self.tokenizer
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            torch.manual_seed(self._seed(step, stream))
+            return self.policy.model.generate(
+                **enc, do_sample=True, temperature=u.temperature, top_p=u.top_p, top_k=0,
+                max_new_tokens=u.max_new_tokens, num_return_sequences=per_prompt, use_cache=True,
+                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+
+    def _seed(self, step: int, stream: int) -> int:
+        seed = ((self.cfg.run.seed * 7919 + stream) * 1_000_003 + step) * 4099 + self.global_rank
+        return seed % 2**63
+
+    def _score(self, prompts: list[str], responses: list[str], step: int) -> tuple[Tensor, Tensor]:
+        """Rewards and forget-owner mass of each response, (N,) each, no grad."""
+        if isinstance(self.reward, nn.Module):
+            self.reward.eval()  # Lightning's .train() reaches it as a submodule
+        both = getattr(self.reward, "rewards_and_mass", None)
+        if both is not None:  # one attributor pass for both
+            rewards, mass = both(prompts, responses)
+        else:
+            rewards = self.reward.rewards(prompts, responses)
+            mass = self.reward.forget_mass(prompts, responses)
+        rewards = torch.as_tensor(rewards, dtype=torch.float32).to(self.device)
+        bad = ~torch.isfinite(rewards)
+        if bad.any():
+            i = int(bad.nonzero()[0])
+            raise TrainingDiverged(
+                f"DareU step {step}: the reward is NaN/inf for {int(bad.sum())} of "
+                f"{len(responses)} responses (e.g. response {responses[i]!r} to {prompts[i]!r}). "
+                "The attributor produced an invalid score; check it (dareu fit-attributor). The "
+                f"last good checkpoint is kept in {self._checkpoint_dir}.")
+        return rewards, torch.as_tensor(mass, dtype=torch.float32).to(self.device)
+
+    def _check_finite(self, loss: Tensor, what: str) -> None:
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"DareU step {self.rollouts_done}: the {what} is {loss.item()} (training "
+                f"diverged). Lower unlearn.lr (now {self.cfg.unlearn.lr}) or raise unlearn.beta; "
+                f"the last good checkpoint is kept in {self._checkpoint_dir}.")
+
+    @property
+    def _checkpoint_dir(self):
+        return self.run.method_dir(self.method_name) / "checkpoints"
+
+    # -- logging and guards ----------------------------------------------------------------------
+    def _log_step(self, ro: Rollout, stats: dict[str, Tensor]) -> None:
+        n = ro.sequences.shape[0]
+        response_len = ro.mask.sum(1).float().mean()
+        reward_std = ro.rewards.std() if n > 1 else torch.zeros((), device=self.device)
+        kl = kl_estimate(ro.old_logp, ro.ref_logp, self.cfg.unlearn.kl_estimator)  # (N, R)
+        metrics = {"reward_mean": ro.rewards.mean(), "reward_std": reward_std,
+                   "forget_mass": ro.forget_mass.mean(), "kl": masked_mean(kl, ro.mask),
+                   "response_len": response_len, **stats}
+        sync = self.trainer.world_size > 1
+        self.log_dict({k: v for k, v in metrics.items() if k not in ("reward_mean", "kl")},
+                      batch_size=n, sync_dist=sync)
+        self.log_dict({"reward_mean": metrics["reward_mean"], "kl": metrics["kl"]}, prog_bar=True,
+                      batch_size=n, sync_dist=sync)
+        self._watch_collapse(float(response_len), float(stats["entropy"]))
+
+    def _watch_collapse(self, response_len: float, entropy: float) -> None:
+        collapsed = response_len < self.COLLAPSE_MIN_LEN or entropy < self.COLLAPSE_MIN_ENTROPY
+        self._collapse_streak = self._collapse_streak + 1 if collapsed else 0
+        if self._collapse_streak == self.COLLAPSE_PATIENCE:
+            msg = (f"DareU: the policy collapsed for {self.COLLAPSE_PATIENCE} steps in a row "
+                   f"(mean response length {response_len:.2f} tokens, entropy {entropy:.3f} nats) "
+                   f"at step {self.rollouts_done}: it is gaming the attributor with empty or "
+                   "degenerate answers. Raise unlearn.beta or unlearn.retain_weight, or lower "
+                   "unlearn.lr.")
+            warnings.warn(msg, CollapseWarning, stacklevel=2)
+            log.warning(msg)
+
+    # -- optimisation and checkpoints ------------------------------------------------------------
+    def configure_optimizers(self):
+        u = self.cfg.unlearn
+        groups = [{"params": self.policy.trainable_parameters()}]
+        if self.value_head is not None:
+            groups.append({"params": list(self.value_head.parameters()), "lr": u.value_lr or u.lr,
+                           "weight_decay": 0.0})
+        return torch.optim.AdamW(groups, lr=u.lr, weight_decay=u.weight_decay)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # only what training changes: frozen base / reference / reward weights reload from disk
+        trainable = {name for name, p in self.named_parameters() if p.requires_grad
+                     and not name.startswith("reward.")}
+        state = checkpoint["state_dict"]
+        checkpoint["state_dict"] = {k: v for k, v in state.items() if k in trainable}
+        checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
+                               "collapse_streak": self._collapse_streak}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("dareu", {})
+        self.rollouts_done = int(state.get("rollouts_done", 0))
+        self._collapse_streak = int(state.get("collapse_streak", 0))
+
+
+def _disable_dropout(policy: nn.Module) -> None:
+    for m in policy.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0

@@ -1,0 +1,216 @@
+"""DareU's RL loop on a tiny GPT-2 and a toy reward whose optimum is known.
+
+The toy reward is the fraction of vowels among the letters of a response: a random policy scores
+about 0.37, and each algorithm must push its sampled responses towards vowel-heavy tokens.
+"""
+
+from __future__ import annotations
+
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+
+from dareu.config import load_config
+from dareu.data.streams import SeededCycle
+from dareu.errors import ConfigError, TrainingDiverged
+from dareu.generation import encode_prompts
+from dareu.models import build_tiny_model, train_tokenizer
+from dareu.modules.dareu import CollapseWarning, DareUModule
+from dareu.modules.policy import Policy
+from dareu.modules.registry import get_method
+from dareu.pipeline import Run
+from dareu.trainer import make_trainer
+
+TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
+        "data.num_test_questions=4", "model.n_layer=2", "model.n_embd=32", "model.n_head=2",
+        "model.vocab_size=400", "model.max_length=64", "model.lora_r=4", "model.lora_alpha=8",
+        "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
+        "unlearn.prompts_per_step=4", "unlearn.group_size=4", "unlearn.max_new_tokens=12",
+        "unlearn.retain_batch_size=4"]
+# a fast learner for the toy problem: no anchor, one update per rollout
+TOY = ["unlearn.lr=5e-2", "unlearn.beta=0", "unlearn.retain_weight=0", "unlearn.ppo_epochs=1"]
+
+
+class VowelReward:
+    """forget mass = 1 − vowel fraction of the response's letters; reward = −mass."""
+
+    def __init__(self, nan_after: int | None = None) -> None:
+        self.calls, self.nan_after = 0, nan_after
+
+    def forget_mass(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+        out = []
+        for r in responses:
+            letters = [c for c in r.lower() if c.isalpha()]
+            out.append(1 - sum(c in "aeiou" for c in letters) / max(len(letters), 1))
+        return torch.tensor(out)
+
+    def rewards(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+        self.calls += 1
+        r = -self.forget_mass(prompts, responses)
+        if self.nan_after is not None and self.calls > self.nan_after:
+            r[0] = float("nan")
+        return r
+
+
+class Recorder(Callback):
+    """Collects the logged step metrics."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.rows.append({k: float(v) for k, v in trainer.callback_metrics.items()})
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """A tiny run (corpus + tokenizer) and a saved random-init GPT-2 to load in any mode."""
+    out = tmp_path_factory.mktemp("dareu")
+    run = Run(load_config(None, TINY + [f"run.output_dir={out}"]))
+    tok = train_tokenizer(run.corpus.all_texts(), 400)
+    model = build_tiny_model(run.cfg.model, tok, seed=0)
+    model.save_pretrained(out / "model")
+    tok.save_pretrained(out / "model")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention on a busy machine
+    yield run, tok, out
+    torch.set_num_threads(threads)
+
+
+def make(base, overrides: list[str], mode: str = "full", reward=None) -> DareUModule:
+    run0, tok, out = base
+    cfg = load_config(None, TINY + overrides + [f"run.output_dir={out}", f"model.mode={mode}"])
+    run = Run(cfg)
+    run.__dict__.update(corpus=run0.corpus, tokenizer=tok)
+    L.seed_everything(0, verbose=False)
+    policy = Policy.from_pretrained(out / "model", tok, cfg.model, mode)
+    return DareUModule(run, policy, reward or VowelReward())
+
+
+def fit(module: DareUModule, steps: int, name: str = "t", ckpt_path=None, callbacks=()) -> list[dict]:
+    rec = Recorder()
+    trainer = make_trainer(module.cfg.trainer, module.run.out / "logs", name, log_every_n_steps=1,
+                           max_steps=steps * module.optimizer_steps_per_batch,
+                           callbacks=[rec, *callbacks], enable_checkpointing=bool(callbacks))
+    trainer.fit(module, ckpt_path=ckpt_path)
+    return rec.rows
+
+
+def test_dareu_is_registered():
+    assert get_method("dareu") is DareUModule
+
+
+@pytest.mark.parametrize("algorithm", ["grpo", "rloo", "ppo"])
+def test_reward_increases_on_a_toy_problem(base, algorithm):
+    rows = fit(make(base, TOY + [f"unlearn.algorithm={algorithm}"]), steps=20)
+    rewards = [r["reward_mean"] for r in rows]
+    first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
+    # a 4-step mean of 16 responses has a standard error of about 0.02: +0.1 is a real rise
+    # (measured over corpus seeds 0-3: grpo and rloo gain ≥ 0.58, ppo ≥ 0.14)
+    assert last > first + 0.1, rewards
+    assert rows[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # the first rollout is the reference's
+    for key in ("reward_std", "forget_mass", "entropy", "response_len", "clip_frac", "loss"):
+        assert key in rows[-1]
+    assert ("value_loss" in rows[-1]) == (algorithm == "ppo")
+
+
+def _frozen_state(module: DareUModule) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in module.policy.model.state_dict().items() if "lora_" not in k}
+
+
+@pytest.mark.parametrize("mode", ["lora", "qlora"])
+def test_adapter_modes_train_only_the_adapters(base, mode):
+    # the whole loss: β·KL, retain distillation on records and on generations, 2 epochs × 2
+    # minibatches (old log-probs from their own pass), PPO's value head
+    module = make(base, ["unlearn.algorithm=ppo", "unlearn.ppo_epochs=2", "unlearn.minibatches=2",
+                         "unlearn.retain_on_generations=true", "unlearn.lr=1e-2"], mode=mode)
+    frozen = _frozen_state(module)
+    lora = {k: v.clone() for k, v in module.policy.model.state_dict().items() if "lora_" in k}
+    assert lora, "no adapter weights"
+    rows = fit(module, steps=2, name=mode)
+    for key in ("loss", "retain_kl", "value_loss", "kl", "reward_mean"):
+        assert torch.isfinite(torch.tensor(rows[-1][key])), (key, rows[-1])
+    after = module.policy.model.state_dict()
+    assert all(torch.equal(frozen[k], after[k]) for k in frozen), "a frozen weight changed"
+    assert any(not torch.equal(lora[k], after[k]) for k in lora), "no adapter weight changed"
+    if mode == "qlora":
+        assert getattr(module.policy.model.get_base_model(), "is_loaded_in_4bit", False)
+    assert len(module._distill_batches(0)) == 2  # retain records + the policy's own retain answers
+
+
+def test_grpo_full_loss_with_minibatches_runs(base):
+    module = make(base, ["unlearn.algorithm=grpo", "unlearn.ppo_epochs=2", "unlearn.minibatches=2"])
+    rows = fit(module, steps=2)
+    assert len(rows) == 2 and rows[-1]["retain_kl"] > 0 and rows[-1]["kl"] > 0
+    assert module.trainer.global_step == 2 * 4  # steps × epochs × minibatches updates
+
+
+def test_nan_reward_stops_with_a_clear_error_and_keeps_the_checkpoint(base, tmp_path):
+    module = make(base, TOY, reward=VowelReward(nan_after=2))
+    ckpt = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_last=True)
+    with pytest.raises(TrainingDiverged, match=r"step 2: the reward is NaN/inf for 1 of 16 responses"):
+        fit(module, steps=5, callbacks=[ckpt])
+    assert torch.load(tmp_path / "last.ckpt", weights_only=False)["dareu"]["rollouts_done"] == 2
+
+
+def test_collapse_warns_loudly(base):
+    # one-token answers: the length guard trips on every step
+    module = make(base, TOY + ["unlearn.max_new_tokens=1"])
+    with pytest.warns(CollapseWarning, match="collapsed for 3 steps in a row"):
+        fit(module, steps=3)
+
+
+def test_resume_equals_an_uninterrupted_run(base, tmp_path):
+    overrides = ["unlearn.algorithm=grpo", "unlearn.ppo_epochs=2", "unlearn.lr=1e-2"]
+    straight = make(base, overrides)
+    fit(straight, steps=4)
+    first = make(base, overrides)
+    fit(first, steps=2, callbacks=[ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=4, save_last=True)])
+    resumed = make(base, overrides)
+    fit(resumed, steps=4, ckpt_path=tmp_path / "last.ckpt")
+    assert resumed.rollouts_done == 4
+    a, b = straight.policy.model.state_dict(), resumed.policy.model.state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_checkpoint_holds_only_trainable_weights(base, tmp_path):
+    module = make(base, TOY + ["unlearn.algorithm=ppo", "unlearn.value_lr=0.5"])
+    fit(module, steps=1, callbacks=[ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_last=True)])
+    assert [g["lr"] for g in module.optimizers().optimizer.param_groups] == [5e-2, 0.5]
+    state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
+    assert "value_head.weight" in state
+    assert not any("frozen_reference" in k for k in state)
+
+
+def test_training_logprobs_match_what_generate_sampled(base):
+    """Left-padded prompts: GPT-2's positions must be counted as generate() counted them."""
+    module = make(base, TOY)
+    tok = module.tokenizer
+    enc = encode_prompts(tok, ["Question: Who?\nAnswer:", "Question: Where was the author born?\nAnswer:"])
+    out = module.policy.model.generate(**enc, do_sample=True, top_k=0, max_new_tokens=5,
+                                       output_logits=True, return_dict_in_generate=True,
+                                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    R = out.sequences.shape[1] - enc["input_ids"].shape[1]
+    att = torch.cat([enc["attention_mask"], torch.ones(2, R, dtype=torch.long)], 1)
+    with torch.no_grad():
+        logits, _ = module._logits(module.policy.model, out.sequences, att, R)
+    assert torch.allclose(logits, torch.stack(out.logits, 1), atol=1e-4)
+
+
+def test_seeded_cycle_covers_every_item_once_per_pass_and_splits_ranks():
+    items = list(range(10))
+    c = SeededCycle(items, batch_size=5, seed=3)
+    assert sorted(c.batch(0) + c.batch(1)) == items and c.batch(0) != [0, 1, 2, 3, 4]
+    assert c.batch(7) == SeededCycle(items, 5, seed=3).batch(7)  # a pure function of the index
+    r0, r1 = SeededCycle(items, 5, 3, rank=0, world_size=2), SeededCycle(items, 5, 3, rank=1, world_size=2)
+    assert sorted(r0.batch(0) + r1.batch(0)) == items
+
+
+@pytest.mark.parametrize("override, key", [("unlearn.group_size=1", "unlearn.group_size"),
+                                           ("unlearn.minibatches=99", "unlearn.minibatches"),
+                                           ("unlearn.gamma=0", "unlearn.gamma")])
+def test_bad_rl_settings_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=key):
+        load_config(None, [override])
