@@ -22,3 +22,16 @@ def tofu_dir() -> Path:
         pytest.fail(f"TOFU data not found at {path} (no full.json). Set DAREU_TOFU_DIR to a folder "
                     "of TOFU JSON Lines files laid out like locuslab/TOFU.", pytrace=False)
     return path
+
+
+def prepare_run(out: Path, overrides: list[str]) -> Path:
+    """A run directory with tokenizer, target, oracle and fitted attributor (for unlearn tests)."""
+    from dareu.config import load_config
+    from dareu.pipeline import Run
+    from dareu.stages.fit_attributor import fit_attributor
+    from dareu.stages.prepare import prepare
+
+    run = Run(load_config(None, list(overrides) + [f"run.output_dir={out}"]))
+    prepare(run)
+    fit_attributor(run)
+    return out

@@ -101,9 +101,10 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
             if cfg.unlearn.keep_checkpoints and last.exists():
                 (tmp / "checkpoints").mkdir()
                 shutil.copy2(last, tmp / "checkpoints" / "last.ckpt")
+    # the last step's metrics from the CSV, not trainer.callback_metrics: a run resumed from its
+    # final checkpoint trains no step and would report none
     result = {"steps": cfg.unlearn.steps, "optimizer_steps": int(trainer.global_step),
-              "train_wall_s": round(wall, 2), "mode": cfg.model.mode,
-              **{k: round(float(v), 5) for k, v in trainer.callback_metrics.items()}}
+              "train_wall_s": round(wall, 2), "mode": cfg.model.mode, **_last_metrics(metrics_csv)}
     del trainer, module, policy
     gc.collect()
     if torch.cuda.is_available():
@@ -128,6 +129,16 @@ def _resumable(ckpt_dir: Path, stage_hash: str) -> Path | None:
         return None
     complete = [p for p in found if zipfile.is_zipfile(p)]  # torch checkpoints are zip archives
     return complete[0] if complete else None
+
+
+def _last_metrics(path: Path) -> dict[str, float]:
+    """The last value of every logged metric (rows may hold only some columns)."""
+    last: dict[str, float] = {}
+    for row in _read_rows(path):
+        for k, v in row.items():
+            if k not in ("step", "epoch") and v not in (None, ""):
+                last[k] = round(float(v), 5)
+    return last
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:

@@ -21,13 +21,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+from conftest import prepare_run
 from safetensors.torch import load_file
 
-from dareu.config import load_config
-from dareu.pipeline import Run
-from dareu.stages.fit_attributor import fit_attributor
-from dareu.stages.prepare import prepare
 
 TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
         "data.num_test_questions=4", "model.n_layer=1", "model.n_embd=32", "model.n_head=2",
@@ -41,14 +37,7 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddp") / "run"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    run = Run(load_config(None, TINY + [f"run.output_dir={out}"]))
-    prepare(run)
-    fit_attributor(run)
-    torch.set_num_threads(threads)
-    return out
+    return prepare_run(tmp_path_factory.mktemp("ddp") / "run", TINY)
 
 
 def _unlearn(prepared: Path, dest: Path, *overrides: str) -> Path:

@@ -21,13 +21,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import prepare_run
 from safetensors.torch import load_file
 
-from dareu.config import load_config
 from dareu.io import read_json
-from dareu.pipeline import Run
-from dareu.stages.fit_attributor import fit_attributor
-from dareu.stages.prepare import prepare
 
 TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
         "data.num_test_questions=4", "model.n_layer=1", "model.n_embd=32", "model.n_head=2",
@@ -43,14 +40,7 @@ VOLATILE = ("wall", "_s", "seconds", "finished_at", "time")
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    out = tmp_path_factory.mktemp("resume") / "run"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    run = Run(load_config(None, TINY + [f"run.output_dir={out}"]))
-    prepare(run)
-    fit_attributor(run)
-    torch.set_num_threads(threads)
-    return out
+    return prepare_run(tmp_path_factory.mktemp("resume") / "run", TINY)
 
 
 def _cmd(dest: Path, command: str = "unlearn") -> list[str]:
