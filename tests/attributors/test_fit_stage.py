@@ -69,8 +69,6 @@ def test_config_change_refits_and_lost_output_refits(tmp_path):
     first = fit_attributor(run)
     changed = fit_attributor(_run(tmp_path, "attributor.options.holdout_fraction=0.25"))
     assert changed["heldout_texts"] == 4 and first["heldout_texts"] == 8
-    import shutil
-
     shutil.rmtree(run.attributor_dir)
     fit_attributor(_run(tmp_path, "attributor.options.holdout_fraction=0.25"))
     assert (run.attributor_dir / "attributor.json").is_file()
