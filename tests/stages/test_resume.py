@@ -32,7 +32,7 @@ TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
         "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
         "eval.max_new_tokens=12", "eval.metrics=[]", "run.threads=1",
         "attributor.options={n_layer: 1, n_embd: 32, n_head: 2, epochs: 2}",
-        "unlearn.steps=8", "unlearn.prompts_per_step=2", "unlearn.group_size=2",
+        "unlearn.steps=40", "unlearn.prompts_per_step=2", "unlearn.group_size=2",
         "unlearn.max_new_tokens=8", "unlearn.retain_batch_size=2", "unlearn.checkpoint_every=1",
         "unlearn.lr=0.01"]
 VOLATILE = ("wall", "_s", "seconds", "finished_at", "time")
@@ -87,8 +87,7 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(prepared, uninterrupted,
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         if ckpts.is_dir() and list(ckpts.glob("*.ckpt")):
-            time.sleep(0.5)  # let it get a little past the checkpoint
-            break
+            break  # kill at once: 40 tiny steps end in seconds on a quiet machine
         time.sleep(0.05)
     assert proc.poll() is None, "unlearning finished before it could be killed: raise unlearn.steps"
     proc.send_signal(signal.SIGKILL)
