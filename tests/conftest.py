@@ -24,6 +24,15 @@ def tofu_dir() -> Path:
     return path
 
 
+# A tiny run (1-layer model, tiny classifier) for the unlearning tests; each adds its unlearn.* keys.
+TINY_RUN = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
+            "data.num_test_questions=4", "model.n_layer=1", "model.n_embd=32", "model.n_head=2",
+            "model.vocab_size=400", "model.max_length=64", "finetune.epochs=3",
+            "finetune.batch_size=8", "trainer.accelerator=cpu", "trainer.devices=1",
+            "trainer.enable_progress_bar=false", "eval.max_new_tokens=12", "eval.metrics=[]",
+            "run.threads=1", "attributor.options={n_layer: 1, n_embd: 32, n_head: 2, epochs: 2}"]
+
+
 def prepare_run(out: Path, overrides: list[str]) -> Path:
     """A run directory with tokenizer, target, oracle and fitted attributor (for unlearn tests)."""
     from dareu.config import load_config

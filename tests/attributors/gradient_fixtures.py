@@ -33,6 +33,13 @@ def one_thread():
         torch.set_num_threads(before)
 
 
+def queries(corpus):
+    """Prompts and texts to score: every response, then every paraphrase."""
+    recs = corpus.records
+    return ([r.prompt for r in recs] * 2,
+            [r.response for r in recs] + [r.paraphrased_response for r in recs])
+
+
 def train_lm(model, tokenizer, records, steps: int, lr: float = 3e-3, seed: int = 0):
     """A plain full-batch AdamW loop (seconds on CPU for a tiny model)."""
     from dareu.data.modules import QADataset

@@ -11,27 +11,15 @@ from attributors.gradients import GradientTracker, Layout, batches, encode_examp
 from attributors.hessian import EKFAC, KFAC
 from dareu.data.corpus import OwnerCorpus
 from dareu.models import load_causal_lm
-from gradient_fixtures import (TEMPLATE, context, one_thread, reference_gradients, tiny_target,
+from gradient_fixtures import (TEMPLATE, context, queries, reference_gradients, tiny_target,
                                untrained)
 
 LAYER = "transformer.h.1.attn.c_proj"  # Conv1D 32 -> 32 + bias: 1056 parameters
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with one_thread():
-        yield
-
-
 @pytest.fixture(scope="module")
 def target():
     return tiny_target()
-
-
-def _queries(corpus):
-    recs = corpus.records
-    return ([r.prompt for r in recs] * 2,
-            [r.response for r in recs] + [r.paraphrased_response for r in recs])
 
 
 def _per_record_owners(corpus) -> OwnerCorpus:
@@ -50,7 +38,7 @@ def _reference(target):
     path, cfg, corpus = target
     train = reference_gradients(path, LAYER, [r.prompt for r in corpus.records],
                                 [r.response for r in corpus.records]).double()  # (N, P)
-    query = reference_gradients(path, LAYER, *_queries(corpus)).double()  # (Q, P)
+    query = reference_gradients(path, LAYER, *queries(corpus)).double()  # (Q, P)
     owner_of = torch.tensor([corpus.owners.index(r.owner) for r in corpus.records])
     sums = torch.zeros(len(corpus.owners), train.shape[1], dtype=torch.float64)
     sums.index_add_(0, owner_of, train)  # (n_owners, P)
@@ -63,13 +51,13 @@ def _close(a, b):
 
 def test_identity_is_the_gradient_dot_product(target):
     train, query, sums = _reference(target)
-    _close(_fit(target, hessian="identity").raw_scores(*_queries(target[2])), query @ sums.T)
+    _close(_fit(target, hessian="identity").raw_scores(*queries(target[2])), query @ sums.T)
 
 
 def test_hooks_work_on_llama_linear_layers():
     path, cfg, corpus = untrained("llama")
     layer = "model.layers.1.mlp.down_proj"  # nn.Linear 42 -> 32, no bias
-    q = _queries(corpus)
+    q = queries(corpus)
     train = reference_gradients(path, layer, [r.prompt for r in corpus.records],
                                 [r.response for r in corpus.records]).double()
     owner_of = torch.tensor([corpus.owners.index(r.owner) for r in corpus.records])
@@ -85,14 +73,14 @@ def test_exact_matches_a_dense_damped_fisher_solve(target):
     fisher = train.T @ train / len(train)  # (P, P) empirical Fisher
     h = fisher + 0.1 * fisher.diagonal().mean() * torch.eye(len(fisher), dtype=fisher.dtype)
     expected = query @ torch.linalg.solve(h, sums.T)
-    _close(_fit(target, hessian="exact", damping=0.1).raw_scores(*_queries(target[2])), expected)
+    _close(_fit(target, hessian="exact", damping=0.1).raw_scores(*queries(target[2])), expected)
 
 
 def test_diagonal_matches_a_dense_diagonal_solve(target):
     train, query, sums = _reference(target)
     diag = (train ** 2).mean(0)
     expected = query @ (sums / (diag + 0.1 * diag.mean())).T
-    _close(_fit(target, hessian="diagonal", damping=0.1).raw_scores(*_queries(target[2])), expected)
+    _close(_fit(target, hessian="diagonal", damping=0.1).raw_scores(*queries(target[2])), expected)
 
 
 def _one_example_kfac(target, cls):
@@ -143,7 +131,7 @@ def test_owner_scores_are_sums_of_example_scores(target, hessian):
     owners = build_attributor("influence", options, context(path, cfg)).fit(corpus)
     per_record = build_attributor("influence", options, context(path, cfg)).fit(
         _per_record_owners(corpus))
-    q = _queries(corpus)
+    q = queries(corpus)
     by_record = per_record.raw_scores(*q)  # (Q, N): one owner per training record
     by_record = by_record[:, [per_record.owners.index(r.id) for r in corpus.records]]
     owner_of = torch.tensor([corpus.owners.index(r.owner) for r in corpus.records])
@@ -167,7 +155,7 @@ def test_a_copied_answer_is_attributed_to_its_owner(target, hessian, sees):
 
 def test_relu_normalisation_is_nonnegative_and_sums_to_one(target):
     attr = _fit(target, hessian="kfac", normalise="relu")
-    s = attr.score(*_queries(target[2]))
+    s = attr.score(*queries(target[2]))
     assert (s >= 0).all()
     assert torch.all(((s.sum(1) - 1).abs() < 1e-5) | (s.sum(1) == 0))
 
@@ -176,7 +164,7 @@ def test_save_load_gives_identical_scores(target, tmp_path):
     path, cfg, corpus = target
     attr = _fit(target, hessian="ekfac")
     attr.save(tmp_path / "attr")
-    q = _queries(corpus)
+    q = queries(corpus)
     # as the reward loads it: no target path, tokenizer or template in the context
     for ctx in (context(path, cfg), AttributorContext(model_cfg=cfg)):
         again = load_attributor(tmp_path / "attr", ctx)

@@ -10,26 +10,14 @@ from attributors.gradients import Layout, TrackedLayer
 from attributors.projection import KroneckerProjection, RandomProjection
 from attributors.trak import kernel_solve
 from dareu.data.corpus import OwnerCorpus
-from gradient_fixtures import context, one_thread, reference_gradients, tiny_target
+from gradient_fixtures import context, queries, reference_gradients, tiny_target
 
 LAYER = "transformer.h.1.attn.c_proj"  # 1056 parameters
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with one_thread():
-        yield
 
 
 @pytest.fixture(scope="module")
 def target():
     return tiny_target()
-
-
-def _queries(corpus):
-    recs = corpus.records
-    return ([r.prompt for r in recs] * 2,
-            [r.response for r in recs] + [r.paraphrased_response for r in recs])
 
 
 def _close(a, b):
@@ -76,7 +64,7 @@ def test_full_rank_orthogonal_projection_equals_the_unprojected_solution(target)
     path, cfg, corpus = target
     train = reference_gradients(path, LAYER, [r.prompt for r in corpus.records],
                                 [r.response for r in corpus.records]).double()  # (N, P)
-    query = reference_gradients(path, LAYER, *_queries(corpus)).double()
+    query = reference_gradients(path, LAYER, *queries(corpus)).double()
     n, p = train.shape
     owner_of = torch.tensor([corpus.owners.index(r.owner) for r in corpus.records])
     onehot = torch.zeros(n, len(corpus.owners), dtype=torch.float64)
@@ -89,7 +77,7 @@ def test_full_rank_orthogonal_projection_equals_the_unprojected_solution(target)
                                      "projection_structure": "dense", "projection_dim": p,
                                      "damping": 0.05},
                             context(path, cfg)).fit(corpus)
-    _close(attr.raw_scores(*_queries(corpus)), expected)
+    _close(attr.raw_scores(*queries(corpus)), expected)
 
 
 def test_owner_scores_are_sums_of_example_scores(target):
@@ -100,7 +88,7 @@ def test_owner_scores_are_sums_of_example_scores(target):
     opts = {"projection_dim": 256}
     owners = build_attributor("trak", opts, context(path, cfg)).fit(corpus)
     per_record = build_attributor("trak", opts, context(path, cfg)).fit(per_record_corpus)
-    q = _queries(corpus)
+    q = queries(corpus)
     columns = [per_record.owners.index(r.id) for r in corpus.records]
     by_record = per_record.raw_scores(*q)[:, columns]
     owner_of = torch.tensor([corpus.owners.index(r.owner) for r in corpus.records])
@@ -126,7 +114,7 @@ def test_dense_projection_in_groups_equals_one_pass(target):
     one = build_attributor("trak", opts, context(path, cfg)).fit(corpus)
     tiny_groups = build_attributor("trak", {**opts, "projection_batch_mb": 1e-6},
                                    context(path, cfg)).fit(corpus)
-    q = _queries(corpus)
+    q = queries(corpus)
     _close(tiny_groups.raw_scores(*q), one.raw_scores(*q))
 
 
@@ -136,7 +124,7 @@ def test_checkpoint_ensemble_averages_scores(target):
     two = build_attributor("trak", {"projection_dim": 128, "checkpoints": [str(path), str(path)]},
                            context(path, cfg)).fit(corpus)
     assert two.owner_vectors.shape[0] == 2
-    q = _queries(corpus)
+    q = queries(corpus)
     _close(two.raw_scores(*q), one.raw_scores(*q))
 
 
@@ -146,7 +134,7 @@ def test_save_load_gives_identical_scores(target, tmp_path):
                             context(path, cfg)).fit(corpus)
     attr.save(tmp_path / "trak")
     again = load_attributor(tmp_path / "trak", context(path, cfg))
-    q = _queries(corpus)
+    q = queries(corpus)
     torch.testing.assert_close(again.score(*q), attr.score(*q), rtol=0, atol=0)
 
 

@@ -21,17 +21,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import prepare_run
+from conftest import TINY_RUN, prepare_run
 from safetensors.torch import load_file
 
 
-TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
-        "data.num_test_questions=4", "model.n_layer=1", "model.n_embd=32", "model.n_head=2",
-        "model.vocab_size=400", "model.max_length=64", "finetune.epochs=3", "finetune.batch_size=8",
-        "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
-        "eval.max_new_tokens=12", "eval.metrics=[]", "run.threads=1",
-        "attributor.options={n_layer: 1, n_embd: 32, n_head: 2, epochs: 2}",
-        "unlearn.max_new_tokens=8", "unlearn.checkpoint_every=100"]
+TINY = TINY_RUN + ["unlearn.max_new_tokens=8", "unlearn.checkpoint_every=100"]
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
