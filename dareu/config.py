@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -27,6 +28,40 @@ EVAL_EXTRAS = ("mia", "fluency", "attribution")
 def _check(cond: bool, key: str, value: Any, expected: str) -> None:
     if not cond:
         raise ConfigError(f"{key}={value!r} is invalid: expected {expected}.")
+
+
+def attributor_slug(name: str) -> str:
+    """An attributor name as it appears in file names and summary keys: a registered name stays
+    as it is (`influence`); an import path `pkg.mod:Class` becomes `pkg_mod_Class`."""
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "attributor"
+
+
+def _check_attributor_names(key: str, names: list[str]) -> None:
+    """Every name a registered attributor (built-in, decorated or entry point) or an importable
+    `package.module:Class`; no name twice. The registry is imported only when there are names."""
+    if not names:
+        return
+    from attributors.base import AttributorError, available_attributors, get_attributor_class
+
+    known = available_attributors()
+    for name in names:
+        _check(isinstance(name, str) and name != "", key, names, "a list of attributor names")
+        if name in known:
+            continue
+        if ":" in name:  # an import path: resolving it is the only way to know it exists
+            try:
+                get_attributor_class(name)
+                continue
+            except AttributorError as e:
+                raise ConfigError(f"{key}={names!r} is invalid: {e}") from None
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"{key}={names!r} is invalid: {name!r} is not a known attributor.{hint} "
+                          f"Expected names drawn from {', '.join(known)} (or import paths "
+                          "`package.module:Class`).")
+    slugs = [attributor_slug(n) for n in names]
+    twice = sorted({n for n, s in zip(names, slugs) if slugs.count(s) > 1})
+    _check(not twice, key, names, f"each attributor once (repeated: {', '.join(twice)})")
 
 
 def _positive(section: str, obj: Any, *names: str) -> None:
@@ -329,6 +364,11 @@ class EvalConfig:
     """Evaluate at most N items per split (evenly spaced, the same for every model); None = all."""
     mia_k: float = 0.4
     """Fraction of lowest-probability answer tokens the Min-K% attack averages."""
+    attributors: list[str] = field(default_factory=list)
+    """Extra attributors to measure the forget mass with, besides the reward's (`attributor`):
+    each is fitted with its default options into `attributors/<name>/` (the reward's own is reused
+    when the name is `attributor.name`) and adds `forget_attribution_mass_<name>` to every model.
+    Needs `attribution` in `metrics`."""
 
     def __post_init__(self) -> None:
         _positive("eval", self, "batch_size", "max_new_tokens")
@@ -337,6 +377,7 @@ class EvalConfig:
         _check(self.max_items is None or self.max_items > 0, "eval.max_items", self.max_items,
                "a number > 0, or null for all items")
         _check(0 < self.mia_k <= 1, "eval.mia_k", self.mia_k, "in (0, 1]")
+        _check_attributor_names("eval.attributors", self.attributors)
 
 
 @dataclass

@@ -69,3 +69,18 @@ def test_config_hash_tracks_changes():
     a, b = load_config(None), load_config(None, ["data.num_owners=9"])
     assert config_hash(a.data) != config_hash(b.data)
     assert config_hash(a.data) == config_hash(load_config(None).data)
+
+
+def test_eval_attributors_defaults_to_none_and_takes_registered_names():
+    assert load_config(None).eval.attributors == []
+    cfg = load_config(None, ["eval.attributors=[influence,trak]"])
+    assert cfg.eval.attributors == ["influence", "trak"]
+
+
+@pytest.mark.parametrize("value,why", [("[influenze]", r"'influenze' is not a known attributor\. "
+                                                       r"Did you mean 'influence'\?"),
+                                       ("[trak,trak]", r"each attributor once \(repeated: trak\)"),
+                                       ("[no_such.module:Cls]", r"cannot import module")])
+def test_eval_attributors_rejects_unknown_or_repeated_names(value, why):
+    with pytest.raises(ConfigError, match=r"eval\.attributors=.*" + why):
+        load_config(None, [f"eval.attributors={value}"])
