@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from dareu.config import Config, config_hash, save_config
+from dareu.config import Config, attributor_slug, config_hash, save_config
 from dareu.io import atomic_write_json, read_json
 
 log = logging.getLogger("dareu")
@@ -74,6 +74,13 @@ class Run:
     @property
     def attributor_dir(self) -> Path:
         return self.out / "attributor"
+
+    def eval_attributor_dir(self, name: str) -> Path:
+        """Where the extra attributor `name` of eval.attributors is saved: the reward's own
+        folder when it is the reward's attributor, else attributors/<name>/."""
+        if name == self.cfg.attributor.name:
+            return self.attributor_dir
+        return self.out / "attributors" / attributor_slug(name)
 
     def method_dir(self, method: str) -> Path:
         return self.out / "methods" / method

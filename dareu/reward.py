@@ -8,6 +8,7 @@ stops once the model no longer writes forget-owner knowledge — unlike maximisi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
@@ -92,21 +93,26 @@ class DeAttributionReward(torch.nn.Module):
         self.register_buffer("forget_index", forget, persistent=False)         # (K,)
 
     @classmethod
-    def from_run(cls, run: Any, **overrides: Any) -> "DeAttributionReward":
-        """The reward of a run: its saved attributor, forget owners, masker and reward transform."""
+    def from_run(cls, run: Any, directory: str | Path | None = None,
+                 **overrides: Any) -> "DeAttributionReward":
+        """The reward of a run: its saved attributor, forget owners, masker and reward transform.
+
+        `directory`: load the attributor saved there instead of the run's reward attributor (an
+        extra attributor of eval.attributors, fitted with the same masking and `sees`)."""
         from attributors.base import AttributorContext, load_attributor
         from attributors.masking import AliasMasker
         from dareu.trainer import resolve_device
 
         cfg = run.cfg
         device = str(resolve_device(cfg.trainer))
-        attributor = load_attributor(run.attributor_dir, AttributorContext(
+        directory = directory if directory is not None else run.attributor_dir
+        attributor = load_attributor(directory, AttributorContext(
             device=device, seed=cfg.run.seed, model_cfg=cfg.model, sees=cfg.attributor.sees))
         fitted, corpus = set(attributor.owners), set(run.corpus.owners)
         if fitted != corpus:
             extra, missing = sorted(fitted - corpus)[:5], sorted(corpus - fitted)[:5]
             raise AttributorError(
-                f"the attributor in {run.attributor_dir} was fitted on different owners than this "
+                f"the attributor in {directory} was fitted on different owners than this "
                 f"corpus (only in the attributor: {extra}; only in the corpus: {missing}). Refit it "
                 "with `dareu fit-attributor RECIPE` for this corpus.")
         kw: dict[str, Any] = dict(masker=AliasMasker.from_config(run.corpus.aliases, cfg.attributor),

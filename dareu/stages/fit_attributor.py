@@ -3,16 +3,22 @@
 Runs after `dareu prepare` (it needs the run's tokenizer, and the target model when the attributor
 reads it). Held-out accuracy / macro-F1 / ECE and the time to score 32 responses go to
 summary.json under `models.attributor`.
+
+The extra attributors of `eval.attributors` (measurement only, never the reward) are fitted the
+same way, each with its default options, as stage `attributor-<name>` into `attributors/<name>/`
+(report under `models.attributor_<name>`); one named like the reward's attributor reuses it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from attributors.base import Attributor, AttributorContext, build_attributor
 from attributors.masking import AliasMasker, mask_corpus
+from dareu.config import AttributorConfig, attributor_slug
 from dareu.errors import DareUError
 from dareu.io import atomic_dir, update_summary
 from dareu.pipeline import Run, is_rank_zero, model_key
@@ -23,15 +29,42 @@ STAGE = "attributor"
 
 
 def fit_attributor(run: Run) -> dict:
+    """The reward's attributor (its result is returned), then the extra eval attributors."""
+    result = fit_one(run, run.cfg.attributor, run.attributor_dir, STAGE, "attributor")
+    fit_eval_attributors(run)
+    return result
+
+
+def fit_eval_attributors(run: Run) -> dict[str, dict]:
+    """Each attributor of eval.attributors not named like the reward's, with default options."""
     cfg = run.cfg
-    attributor = build_attributor(cfg.attributor.name, cfg.attributor.options, _context(run))
-    key = [cfg.data, cfg.attributor, model_key(cfg), cfg.run.seed]
+    if "attribution" not in cfg.eval.metrics:
+        if cfg.eval.attributors:
+            log.warning("eval.attributors=%s not fitted: eval.metrics has no `attribution`",
+                        cfg.eval.attributors)
+        return {}
+    out = {}
+    for name in cfg.eval.attributors:
+        if name == cfg.attributor.name:
+            continue  # the reward's attributor measures itself: no second fit
+        slug = attributor_slug(name)
+        out[name] = fit_one(run, replace(cfg.attributor, name=name, options={}),
+                            run.eval_attributor_dir(name), f"{STAGE}-{slug}", f"attributor_{slug}")
+    return out
+
+
+def fit_one(run: Run, acfg: AttributorConfig, directory: Path, stage: str, summary_key: str) -> dict:
+    """Fit the attributor `acfg` describes on the run's masked corpus and save it in `directory`,
+    as the resumable stage `stage`; its fit report goes to summary.json under `summary_key`."""
+    cfg = run.cfg
+    attributor = build_attributor(acfg.name, acfg.options, _context(run))
+    key = [cfg.data, acfg, model_key(cfg), cfg.run.seed]
     if attributor.uses_target:
         _require(run.target_dir / "config.json", "the target model", run)
         key.append(run.stage_hash("target"))
-    if not (run.attributor_dir / "attributor.json").is_file():
-        run.marker(STAGE).unlink(missing_ok=True)  # outputs gone: the marker must not skip the fit
-    return run.stage(STAGE, key, lambda: _fit(run, attributor))
+    if not (directory / "attributor.json").is_file():
+        run.marker(stage).unlink(missing_ok=True)  # outputs gone: the marker must not skip the fit
+    return run.stage(stage, key, lambda: _fit(run, attributor, directory, summary_key))
 
 
 def _context(run: Run) -> AttributorContext:
@@ -58,15 +91,15 @@ def _require(path: Path, what: str, run: Run) -> None:
                          "`dareu prepare RECIPE` with the same recipe and overrides first.")
 
 
-def _fit(run: Run, attributor: Attributor) -> dict:
+def _fit(run: Run, attributor: Attributor, directory: Path, summary_key: str) -> dict:
     corpus = mask_corpus(run.corpus, attributor.context.masker)
     attributor.fit(corpus)
     result = dict(attributor.fit_report())
     result["score_ms_per_32"] = _scoring_ms(attributor, corpus)
     if is_rank_zero():
-        with atomic_dir(run.attributor_dir) as tmp:
+        with atomic_dir(directory) as tmp:
             attributor.save(tmp)
-        update_summary(run.out, "attributor", {"name": attributor.name, **result})
+        update_summary(run.out, summary_key, {"name": attributor.name, **result})
     log.info("attributor %s: %s", attributor.name, result)
     return result
 
