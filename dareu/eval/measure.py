@@ -94,10 +94,12 @@ def fluency(run: Run, judge: PreTrainedModel, sets: EvalSets, forget_answers: li
             "words": [len(a.split()) for a in forget_answers]}
 
 
-def attribution_mass(run: Run, sets: EvalSets, forget_answers: list[str]) -> list[float]:
-    """The attributor's mass on the forget owners for each greedy forget answer."""
+def attribution_mass(run: Run, sets: EvalSets, forget_answers: list[str],
+                     directory: Path | None = None) -> list[float]:
+    """The attributor's mass on the forget owners for each greedy forget answer: the reward's
+    attributor, or the one saved in `directory` (an extra attributor of eval.attributors)."""
     from dareu.reward import DeAttributionReward
 
-    reward = DeAttributionReward.from_run(run)
+    reward = DeAttributionReward.from_run(run, directory)
     mass = reward.forget_mass([r.prompt for r in sets.forget], forget_answers)
     return [float(m) for m in mass]

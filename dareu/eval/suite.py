@@ -9,12 +9,14 @@ evaluated first (the evaluate stage does that).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from transformers import PreTrainedModel
 
+from dareu.config import attributor_slug
 from dareu.errors import DareUError
 from dareu.eval import measure
 from dareu.eval.fingerprint import folder_fingerprint, weights_fingerprint
@@ -36,6 +38,13 @@ HEADLINE = {
     "mia_auc_loss": "mia_loss", "mia_auc_min_k": "mia_min_k", "mia_auc_zlib": "mia_zlib",
 }
 HEADLINE_KEYS = (*HEADLINE, "test_rouge")
+MASS = "forget_attribution_mass"
+
+
+def mass_key(attributor: str) -> str:
+    """The summary.json / TOFU_EVAL key of the forget mass under an extra attributor of
+    eval.attributors (`forget_attribution_mass` itself is the reward's attributor)."""
+    return f"{MASS}_{attributor_slug(attributor)}"
 
 
 class EvaluationError(DareUError):
@@ -89,7 +98,7 @@ def evaluate_model(run: Run, model: PreTrainedModel, name: str, judge: Judge | N
         sets.holdout = []  # holdout records serve membership inference only
     m = _measure(run, model, name, sets, fingerprint, judge or oracle_judge(run))
     ev = tofu_eval(sets, m, oracle_eval)
-    summary = headline(ev, sets)
+    summary = headline(ev, sets, run.cfg.eval.attributors)
     if is_rank_zero():
         out = run.eval_dir(name)
         atomic_write_json(out / "TOFU_EVAL.json", ev)
@@ -99,10 +108,14 @@ def evaluate_model(run: Run, model: PreTrainedModel, name: str, judge: Judge | N
     return summary, {k: v["value_by_index"] for k, v in ev.items()}
 
 
-def headline(ev: dict[str, dict], sets: EvalSets) -> dict[str, Any]:
-    """The figures merged into summary.json (None where a metric could not be computed)."""
+def headline(ev: dict[str, dict], sets: EvalSets, attributors: Sequence[str] = ()) -> dict[str, Any]:
+    """The figures merged into summary.json (None where a metric could not be computed), with
+    the forget mass under each extra attributor of eval.attributors."""
     out = {k: ev[src]["agg_value"] if src in ev else None for k, src in HEADLINE.items()}
     out["test_rouge"] = rouge_summary(ev, sets)["test"]
+    for name in attributors:
+        key = mass_key(name)
+        out[key] = ev[key]["agg_value"] if key in ev else None
     return out
 
 
@@ -127,7 +140,7 @@ def _measure(run: Run, model: PreTrainedModel, name: str, sets: EvalSets, finger
         "scores": measure.cached(parts / "scores.json",
                                  base + [cfg.model.max_length, e.mia_k, bool(sets.holdout)],
                                  lambda: measure.teacher_forced(run, model, sets)),
-        "fluency": None, "mass": None,
+        "fluency": None, "mass": None, "extra_mass": {},
     }
     forget_answers = m["answers"].get("forget", [])
     if "fluency" in e.metrics and forget_answers:
@@ -136,6 +149,7 @@ def _measure(run: Run, model: PreTrainedModel, name: str, sets: EvalSets, finger
             lambda: measure.fluency(run, judge.model, sets, forget_answers))
     if "attribution" in e.metrics and forget_answers:
         m["mass"] = _mass(run, parts, answers_key, sets, forget_answers)
+        m["extra_mass"] = _extra_mass(run, name, parts, answers_key, sets, forget_answers, m["mass"])
     return m
 
 
@@ -147,6 +161,39 @@ def _mass(run: Run, parts, answers_key: list, sets: EvalSets, forget_answers: li
     key = answers_key + [run.cfg.attributor, folder_fingerprint(run.attributor_dir)]
     return measure.cached(parts / "mass.json", key,
                           lambda: measure.attribution_mass(run, sets, forget_answers))
+
+
+def _extra_mass(run: Run, model: str, parts: Path, answers_key: list, sets: EvalSets,
+                forget_answers: list[str], reward_mass: list[float] | None) -> dict[str, list[float]]:
+    """{attributor slug: per-item forget mass} for each attributor of eval.attributors, on the
+    same greedy forget answers; the reward's attributor reuses `reward_mass`."""
+    out = {}
+    for name in run.cfg.eval.attributors:
+        slug = attributor_slug(name)
+        if name == run.cfg.attributor.name:
+            if reward_mass is not None:
+                out[slug] = reward_mass
+            continue
+        directory = run.eval_attributor_dir(name)
+        if not (directory / "attributor.json").is_file():
+            log.warning("eval: no fitted `%s` attributor in %s; %s skipped (run `dareu "
+                        "fit-attributor` first)", name, directory, mass_key(name))
+            continue
+        # the masking / `sees` settings it was fitted with, not the reward attributor's options
+        key = answers_key + [replace(run.cfg.attributor, name=name, options={}),
+                             folder_fingerprint(directory)]
+        out[slug] = measure.cached(parts / f"mass_{slug}.json", key,
+                                   lambda d=directory, n=name: _timed_mass(run, model, n, d, sets,
+                                                                           forget_answers))
+    return out
+
+
+def _timed_mass(run: Run, model: str, attributor: str, directory: Path, sets: EvalSets,
+                forget_answers: list[str]) -> list[float]:
+    t0 = time.perf_counter()
+    mass = measure.attribution_mass(run, sets, forget_answers, directory)
+    log.info("eval %s: forget mass under `%s` in %.1f s", model, attributor, time.perf_counter() - t0)
+    return mass
 
 
 def _short(v: Any) -> Any:

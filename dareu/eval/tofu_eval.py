@@ -21,7 +21,8 @@ from dareu.eval.sets import EvalSets
 
 Entry = dict[str, Any]
 Measurements = dict[str, Any]
-"""{"answers": {split: [str]}, "scores": {split: {...}}, "fluency": {...} | None, "mass": [...] | None}"""
+"""{"answers": {split: [str]}, "scores": {split: {...}}, "fluency": {...} | None, "mass": [...] | None,
+"extra_mass": {attributor slug: [...]}} (extra_mass: eval.attributors, optional)"""
 
 
 def _entry(agg: float | None, by_index: dict | None = None) -> Entry:
@@ -54,6 +55,8 @@ def tofu_eval(sets: EvalSets, m: Measurements, oracle_eval: dict[str, Entry] | N
         ev.update(_fluency(sc["forget"]["id"], m["fluency"]))
     if m.get("mass") is not None:
         ev["forget_attribution_mass"] = _by_id(sc["forget"]["id"], m["mass"], "score", agg=_mean)
+    for slug, mass in (m.get("extra_mass") or {}).items():  # the same answers, other attributors
+        ev[f"forget_attribution_mass_{slug}"] = _by_id(sc["forget"]["id"], mass, "score", agg=_mean)
     ev.update(_against_oracle(sets, ev, ev if oracle_eval is None else oracle_eval))
     return ev
 

@@ -2,7 +2,8 @@
 
 The oracle goes first because forget quality, privleak and ToW compare every model with it; it
 also stays loaded as the judge that scores the fluency of the other models' answers. A model's
-stage reruns when its folder, the oracle's, the attributor's or the evaluation settings change.
+stage reruns when its folder, the oracle's, an attributor's (the reward's and those of
+eval.attributors) or the evaluation settings change.
 """
 
 from __future__ import annotations
@@ -43,16 +44,33 @@ def evaluate(run: Run) -> dict:
     cfg = run.cfg
     run.corpus  # noqa: B018  (build the corpus, and fail on a bad one, before loading any model)
     judge = oracle_judge(run)
-    attributor = (folder_fingerprint(run.attributor_dir)
-                  if "attribution" in cfg.eval.metrics and run.attributor_dir.exists() else None)
+    attributors = _attributor_fingerprints(run)
     results = {}
     for name, path in models_to_evaluate(run).items():
         fingerprint = folder_fingerprint(path)
         key = [cfg.eval, cfg.data, cfg.run.seed, cfg.model.max_length, cfg.attributor, fingerprint,
-               judge.fingerprint, attributor]
+               judge.fingerprint, attributors]
         results[name] = run.stage(f"eval-{name}", key,
                                   lambda: _evaluate_one(run, name, path, fingerprint, judge))
     return results
+
+
+def _attributor_fingerprints(run: Run):
+    """The fitted attributors' folders the forget masses depend on: the reward's, and those of
+    eval.attributors (fitted here first if missing, e.g. a run that added them after its fit)."""
+    cfg = run.cfg
+    if "attribution" not in cfg.eval.metrics:
+        return None
+    reward = folder_fingerprint(run.attributor_dir) if run.attributor_dir.exists() else None
+    if not cfg.eval.attributors:
+        return reward  # the same key as before eval.attributors existed: no needless rerun
+    if run.attributor_dir.exists():
+        from dareu.stages.fit_attributor import fit_eval_attributors
+
+        fit_eval_attributors(run)  # each one a stage: skipped when up to date
+    extra = {name: folder_fingerprint(run.eval_attributor_dir(name))
+             for name in cfg.eval.attributors}
+    return [reward, extra]
 
 
 def _evaluate_one(run: Run, name: str, path: Path, fingerprint: str, judge: Judge) -> dict:

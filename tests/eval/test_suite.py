@@ -113,6 +113,25 @@ def test_headline_has_every_key_even_without_optional_metrics():
     assert h["forget_quality"] == 1.0 and h["test_rouge"] is not None
 
 
+def test_extra_attributor_masses_become_per_item_entries_and_headline_keys():
+    m = _measurements(forget_nll=LN2)
+    m["extra_mass"] = {"influence": [0.2, 0.4], "trak": [1.0, 0.0]}
+    ev = tofu_eval(SETS, m, None)
+    for key, mean in (("forget_attribution_mass_influence", 0.3),
+                      ("forget_attribution_mass_trak", 0.5)):
+        assert set(ev[key]) == set(ev["forget_attribution_mass"])
+        assert set(ev[key]["value_by_index"]) == {"f0", "f1"}
+        assert ev[key]["agg_value"] == pytest.approx(mean)
+    assert ev["forget_attribution_mass_influence"]["value_by_index"]["f1"] == {"score": 0.4}
+    # the headline has one key per configured attributor; one not measured is None, not missing
+    h = headline(ev, SETS, ["influence", "trak", "classifier"])
+    assert h["forget_attribution_mass_influence"] == pytest.approx(0.3)
+    assert h["forget_attribution_mass_trak"] == pytest.approx(0.5)
+    assert h["forget_attribution_mass_classifier"] is None
+    assert h["forget_attribution_mass"] == pytest.approx(0.5)  # still the reward's attributor
+    assert set(headline(ev, SETS)) == set(HEADLINE_KEYS)  # none configured: no extra keys
+
+
 def test_cached_recomputes_only_when_the_key_changes(tmp_path):
     path = tmp_path / "eval" / "m" / "parts" / "x.json"
     calls = []
