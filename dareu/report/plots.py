@@ -105,20 +105,45 @@ def training_curves(curves: dict[str, tuple[list, list]], path: Path) -> bool:
     return _save(fig, path)
 
 
-def mass_distribution(per_model: dict[str, list[float]], path: Path) -> bool:
-    """Per-item forget-owner attribution mass of each model's greedy forget answers."""
-    per_model = {m: v for m, v in per_model.items() if v}
-    if not per_model:
+def mass_distribution(per_model: dict[str, list[float]], path: Path,
+                      others: dict[str, dict[str, list[float]]] | None = None,
+                      label: str = "reward attributor") -> bool:
+    """Per-item forget-owner attribution mass of each model's greedy forget answers.
+
+    `others`: {attributor: {model: masses}} for the extra attributors of eval.attributors; each
+    model then gets one box per attributor, side by side, coloured by attributor (`label` names
+    the reward's own in the legend)."""
+    series = {label: per_model, **(others or {})}
+    series = {a: {m: v for m, v in pm.items() if v} for a, pm in series.items()}
+    series = {a: pm for a, pm in series.items() if pm}
+    if not series:
         return False
-    fig, ax = plt.subplots(figsize=(max(5, 1 + 0.8 * len(per_model)), 4))
-    ax.boxplot(list(per_model.values()), showfliers=False)
-    for k, vals in enumerate(per_model.values(), start=1):  # every item, jittered
-        xs = [k + 0.18 * ((i * 0.618) % 1 - 0.5) for i in range(len(vals))]
-        ax.scatter(xs, vals, s=8, alpha=0.5, color="tab:blue", zorder=3)
-    ax.set_xticks(range(1, len(per_model) + 1), list(per_model))
-    top = max(1.0, max(max(v) for v in per_model.values()))  # the reward's mass is a share in [0, 1]
+    models = list(dict.fromkeys(m for pm in series.values() for m in pm))
+    n = len(series)
+    width = 0.8 / n
+    legend_w = 1.6 if n > 1 else 0
+    fig, ax = plt.subplots(figsize=(max(5, 1 + (0.8 + 0.35 * (n - 1)) * len(models)) + legend_w, 4))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    top = 1.0
+    for j, (attributor, pm) in enumerate(series.items()):
+        color = colors[j % len(colors)]
+        ks = [k for k, m in enumerate(models, start=1) if m in pm]
+        vals = [pm[models[k - 1]] for k in ks]
+        pos = [k + (j - (n - 1) / 2) * width for k in ks]
+        ax.boxplot(vals, positions=pos, widths=width * 0.8, showfliers=False, manage_ticks=False,
+                   medianprops=dict(color=color if n > 1 else "tab:orange"))
+        for x0, v in zip(pos, vals):  # every item, jittered
+            xs = [x0 + 0.22 * width * ((i * 0.618) % 1 - 0.5) for i in range(len(v))]
+            ax.scatter(xs, v, s=8, alpha=0.5, color=color, zorder=3,
+                       label=attributor if n > 1 and x0 == pos[0] else None)
+        top = max(top, max(max(v) for v in vals))  # the reward's mass is a share in [0, 1]
+    ax.set_xticks(range(1, len(models) + 1), models)
+    ax.set_xlim(0.5, len(models) + 0.5)
     ax.set_ylim(0, top * 1.02)
     ax.set_ylabel("attribution mass on forget owners")
     ax.set_title("Attribution of forget answers to forget owners", fontsize=10)
+    if n > 1:
+        ax.legend(title="attributor", fontsize=8, title_fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.01, 1), borderaxespad=0)  # outside: never over the points
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     return _save(fig, path)

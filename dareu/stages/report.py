@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from dareu.config import attributor_slug
 from dareu.errors import DareUError
 from dareu.io import atomic_dir, atomic_write_text, read_json
 from dareu.pipeline import Run, is_rank_zero
@@ -35,6 +36,7 @@ COLUMNS = [
     ("fluency_ppl", "fluency ppl", "oracle"),
     ("answer_len", "answer words", "oracle"),
 ]
+MASS = "forget_attribution_mass"  # the reward attributor's; MASS_<name>: eval.attributors
 BEST_NOTE = ("Bold: the best unlearned model per column. Best means highest for forget quality, "
              "model utility and ToW; closest to 0 for privleak; closest to the oracle's value for "
              "every other column (forget mass, ROUGE, extraction strength, fluency perplexity under "
@@ -47,8 +49,9 @@ def report(run: Run) -> dict:
     if not is_rank_zero():  # under a DDP launch every rank reaches this; one writes
         return {}
     models = _models(run)
-    made = _plots(run, models)
-    blocks = _document(run, models, made)
+    extra = _extra_attributors(run, models)
+    made = _plots(run, models, extra)
+    blocks = _document(run, models, made, extra)
     md = run.out / "report.md"
     atomic_write_text(md, to_markdown(blocks))
     atomic_write_text(run.out / "report.html", to_html(blocks, f"DareU report: {run.out.name}"))
@@ -80,13 +83,35 @@ def _models(run: Run) -> dict[str, dict]:
     return {m: found[m] for m in dict.fromkeys(names)}
 
 
-def _plots(run: Run, models: dict[str, dict]) -> dict[str, str]:
+def _extra_attributors(run: Run, models: dict[str, dict]) -> list[str]:
+    """Names of the extra attributors (eval.attributors) some model has a forget mass under:
+    the recipe's order first, then any other found in summary.json."""
+    found = {k[len(MASS) + 1:] for s in models.values() for k in s if k.startswith(MASS + "_")}
+    ordered = [attributor_slug(a) for a in run.cfg.eval.attributors]
+    return [a for a in ordered if a in found] + sorted(found - set(ordered))
+
+
+def _columns(extra: list[str]) -> list[tuple[str, str, str]]:
+    """COLUMNS with `forget mass (<attributor>)` after `forget mass`, judged the same way."""
+    out = []
+    for col in COLUMNS:
+        out.append(col)
+        if col[0] == MASS:
+            out += [(f"{MASS}_{a}", f"forget mass ({a})", col[2]) for a in extra]
+    return out
+
+
+def _plots(run: Run, models: dict[str, dict], extra: list[str] = ()) -> dict[str, str]:
     """Draw every figure there is data for into plots/ (replaced in one rename)."""
-    mass = {}
+    mass: dict[str, list[float]] = {}
+    reward = attributor_slug(run.cfg.attributor.name)
+    others: dict[str, dict[str, list[float]]] = {a: {} for a in extra if a != reward}  # no twin
     for m in models:
         ev = read_json(run.eval_dir(m) / "TOFU_EVAL.json") or {}
-        items = ev.get("forget_attribution_mass", {}).get("value_by_index", {})
-        mass[m] = [v["score"] for v in items.values() if v.get("score") is not None]
+        mass[m] = _item_scores(ev, MASS)
+        for a in others:
+            others[a][m] = _item_scores(ev, f"{MASS}_{a}")
+    reward_label = f"{run.cfg.attributor.name} (reward)"
     figures = {
         "forget_quality_vs_utility.png": ("Forget quality (log) vs model utility",
                                           lambda p: plots.forget_quality_vs_utility(models, p)),
@@ -95,7 +120,8 @@ def _plots(run: Run, models: dict[str, dict]) -> dict[str, str]:
                                lambda p: plots.training_curves(
                                    plots.read_training_log(run.out / "logs" / "dareu" / "metrics.csv"), p)),
         "forget_mass_distribution.png": ("Forget-owner attribution mass per forget answer",
-                                         lambda p: plots.mass_distribution(mass, p)),
+                                         lambda p: plots.mass_distribution(
+                                             mass, p, others, label=reward_label)),
     }
     made = {}
     with atomic_dir(run.out / "plots") as tmp:
@@ -106,13 +132,22 @@ def _plots(run: Run, models: dict[str, dict]) -> dict[str, str]:
     return made
 
 
-def _document(run: Run, models: dict[str, dict], made: dict[str, str]) -> list[Block]:
+def _item_scores(ev: dict, key: str) -> list[float]:
+    items = ev.get(key, {}).get("value_by_index", {})
+    return [v["score"] for v in items.values() if v.get("score") is not None]
+
+
+def _document(run: Run, models: dict[str, dict], made: dict[str, str],
+              extra: list[str] = ()) -> list[Block]:
     blocks: list[Block] = [Heading(f"DareU report: {run.out.name}", 1),
                            Paragraph(_corpus_line(run)), Heading("Results")]
     if models:
-        header = ["model"] + [title for _, title, _ in COLUMNS]
-        rows = [[m] + [_fmt(key, s.get(key)) for key, _, _ in COLUMNS] for m, s in models.items()]
-        blocks += [Table(header, rows, _best_cells(models)), Paragraph(BEST_NOTE)]
+        columns = _columns(list(extra))
+        header = ["model"] + [title for _, title, _ in columns]
+        rows = [[m] + [_fmt(key, s.get(key)) for key, _, _ in columns] for m, s in models.items()]
+        blocks += [Table(header, rows, _best_cells(models, columns)), Paragraph(BEST_NOTE)]
+        if extra:
+            blocks.append(Paragraph(_mass_note(run, list(extra))))
     else:
         blocks.append(Paragraph("No model has been evaluated yet: run `dareu evaluate RECIPE`."))
     blocks += [Image(f"plots/{f}", caption) for f, caption in made.items()]
@@ -125,6 +160,20 @@ def _document(run: Run, models: dict[str, dict], made: dict[str, str]) -> list[B
     if config.is_file():
         blocks += [Heading("Configuration"), Code(config.read_text(), "yaml")]
     return blocks
+
+
+def _mass_note(run: Run, extra: list[str]) -> str:
+    """What the forget-mass columns measure, when eval.attributors added some."""
+    reward = run.cfg.attributor.name
+    others = [a for a in extra if a != attributor_slug(reward)]
+    text = f"Forget mass is measured with the reward's attributor ({reward})"
+    if others:
+        text += (f"; forget mass ({'), ('.join(others)}) with the extra attributors of "
+                 "eval.attributors, fitted with their default options on the same corpus and "
+                 "target and applied to the same greedy forget answers")
+    if len(others) < len(extra):
+        text += f"; forget mass ({attributor_slug(reward)}) repeats forget mass"
+    return text + ". Each is a share in [0, 1], judged like forget mass: closest to the oracle."
 
 
 def _stage_times(run: Run) -> dict[str, float | None]:
@@ -149,12 +198,13 @@ def _corpus_line(run: Run) -> str:
             f"every model is compared with the oracle (trained on the retain owners only).")
 
 
-def _best_cells(models: dict[str, dict]) -> set[tuple[int, int]]:
+def _best_cells(models: dict[str, dict], columns: list[tuple[str, str, str]] | None = None
+                ) -> set[tuple[int, int]]:
     names = list(models)
     candidates = [i for i, m in enumerate(names) if m not in ("oracle", "target")]
     oracle = models.get("oracle", {})
     cells = set()
-    for col, (key, _, rule) in enumerate(COLUMNS, start=1):
+    for col, (key, _, rule) in enumerate(columns or COLUMNS, start=1):
         score = {}
         for i in candidates:
             v = models[names[i]].get(key)
