@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--vocab", type=int, default=1000)
     p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: default)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="where both sides run (policy, reference and reward; fp32 on both)")
     p.add_argument("--sides", default=",".join(SIDES), help="comma list of trl, grpo, ppo")
     p.add_argument("--attributors", default=",".join(ATTRIBUTORS),
                    help="comma list for the reward-cost table ('' skips it)")
@@ -62,7 +64,13 @@ def _parser() -> argparse.ArgumentParser:
 def _overrides(a, work: Path, algorithm: str = "grpo") -> list[str]:
     return tiny_overrides(work, prompts=a.prompts, group=a.group, new_tokens=a.new_tokens,
                           n_layer=a.n_layer, n_embd=a.n_embd, n_head=a.n_head, vocab=a.vocab,
-                          lr=a.lr, beta=a.beta, algorithm=algorithm)
+                          lr=a.lr, beta=a.beta, algorithm=algorithm,
+                          extra=["trainer.accelerator=gpu"] if a.device == "cuda" else [])
+
+
+def _sync(a) -> None:  # step timers stop when the GPU has finished the step's work
+    if a.device == "cuda":
+        torch.cuda.synchronize()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,8 +84,8 @@ def _dareu_module(a, work: Path, algorithm: str):
     run, tok = tiny_run(_overrides(a, work, algorithm))
     reward = classifier_reward(run, tok)
     torch.manual_seed(0)
-    policy = Policy.from_pretrained(work / "policy", tok, run.cfg.model, "full")
-    return DareUModule(run, policy, reward), run
+    policy = Policy.from_pretrained(work / "policy", tok, run.cfg.model, "full", torch.device(a.device))
+    return DareUModule(run, policy, reward).to(a.device), run
 
 
 def _fit_dareu(module, steps: int, callbacks=()) -> None:
@@ -105,9 +113,11 @@ def worker_dareu(a, work: Path, algorithm: str) -> dict:
 
     class Clock(Callback):
         def on_train_batch_start(self, *args) -> None:
+            _sync(a)
             self.t0 = time.perf_counter()
 
         def on_train_batch_end(self, *args) -> None:
+            _sync(a)
             times.append(time.perf_counter() - self.t0)
 
     with PeakRSS() as mem:
@@ -121,7 +131,7 @@ def worker_trl(a, work: Path) -> dict:
     from trl import GRPOConfig, GRPOTrainer
 
     run, tok = tiny_run(_overrides(a, work))
-    reward = classifier_reward(run, tok)
+    reward = classifier_reward(run, tok).to(a.device)
     tokens: list[int] = []
 
     def de_attribution(prompts, completions, completion_ids=None, **kw):
@@ -132,9 +142,11 @@ def worker_trl(a, work: Path) -> dict:
 
     class Clock(TrainerCallback):
         def on_step_begin(self, *args, **kw):
+            _sync(a)
             self.t0 = time.perf_counter()
 
         def on_step_end(self, *args, **kw):
+            _sync(a)
             times.append(time.perf_counter() - self.t0)
 
     torch.manual_seed(0)
@@ -147,7 +159,7 @@ def worker_trl(a, work: Path) -> dict:
             temperature=1.0, top_p=1.0, top_k=0, beta=a.beta, learning_rate=a.lr,
             lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
             loss_type="dapo", epsilon=0.2, scale_rewards="group", num_iterations=1,
-            steps_per_generation=1, use_vllm=False, use_cpu=True, bf16=False, fp16=False,
+            steps_per_generation=1, use_vllm=False, use_cpu=a.device == "cpu", bf16=False, fp16=False,
             report_to="none", save_strategy="no", logging_steps=10**6, disable_tqdm=True,
             max_steps=a.warmup + a.steps, disable_dropout=True, seed=0, log_completions=False,
             mask_truncated_completions=False, dataloader_num_workers=0)
@@ -166,11 +178,13 @@ def worker_bound(a, work: Path) -> dict:
     module, run = _dareu_module(a, work, "grpo")
     tok, model = module.tokenizer, module.policy.model
     texts = [t for _, t in module.forget_prompts[:a.prompts]]
-    enc = encode_prompts(tok, texts, torch.device("cpu"))
+    enc = encode_prompts(tok, texts, torch.device(a.device))
     gen, fb, tokens = [], [], []
     for i in range(a.warmup + a.steps):
+        _sync(a)
         t0 = time.perf_counter()
-        seq = module._sample(enc, a.group, i, stream=0)  # exactly DareU's generate call
+        seq = module._sample(enc, a.group, i, stream=0)  # exactly DareU's sampling call
+        _sync(a)
         t1 = time.perf_counter()
         resp = seq[:, enc["input_ids"].shape[1]:]
         mask = response_mask(resp, tok.eos_token_id, tok.pad_token_id)
@@ -181,6 +195,7 @@ def worker_bound(a, work: Path) -> dict:
         loss = -(logp * mask).sum() / mask.sum().clamp(min=1)
         loss.backward()
         model.zero_grad(set_to_none=True)
+        _sync(a)
         t3 = time.perf_counter()
         if i >= a.warmup:
             gen.append(t1 - t0)
@@ -241,12 +256,12 @@ def worker_reward(a, work: Path) -> dict:
     module, run = _dareu_module(a, work, "grpo")
     tok = module.tokenizer
     batch = module.forget_prompts[:a.prompts]
-    enc = encode_prompts(tok, [t for _, t in batch], torch.device("cpu"))
+    enc = encode_prompts(tok, [t for _, t in batch], torch.device(a.device))
     seq = module._sample(enc, a.group, 0, stream=0)
     responses = decode_responses(tok, seq[:, enc["input_ids"].shape[1]:])
     prompts = [p for p, _ in batch for _ in range(a.group)]
     ctx = AttributorContext(target_path=str(work / "policy"), tokenizer=tok, model_cfg=run.cfg.model,
-                            trainer_cfg=run.cfg.trainer, seed=0)
+                            trainer_cfg=run.cfg.trainer, seed=0, device=a.device)
     options = {"classifier": None, "influence": {"hessian": "ekfac"},
                "trak": {"projection_dim": 512}}
     out = {}
@@ -255,8 +270,10 @@ def worker_reward(a, work: Path) -> dict:
                       build_attributor(name, options[name], ctx).fit(run.corpus))
         times = []
         for _ in range(4):
+            _sync(a)
             t0 = time.perf_counter()
             attributor.score([""] * len(responses), responses)
+            _sync(a)
             times.append(time.perf_counter() - t0)
         out[name] = times[1:]
     return {"score_s": out, "responses": len(responses)}
@@ -292,7 +309,7 @@ def main(argv: list[str]) -> int:
         for side in order + ["bound"]:
             print(f"[rl-step] rep {rep + 1}/{a.reps}: {side}", file=sys.stderr, flush=True)
             raw[side].append(run_worker("dareu.bench.rl_step", base + ["--worker", side]))
-    result: dict = {"config": {"prompts": a.prompts, "group": a.group, "max_new_tokens": a.new_tokens,
+    result: dict = {"config": {"device": _device_name(a.device), "prompts": a.prompts, "group": a.group, "max_new_tokens": a.new_tokens,
                                "beta": a.beta, "lr": a.lr, "temperature": 1.0, "top_p": 1.0,
                                "loss_type": "dapo", "policy": f"gpt2 random-init {a.n_layer}x{a.n_embd}, "
                                f"vocab {len(tok)}, {params} params", "reps": a.reps, "steps": a.steps,
@@ -341,7 +358,7 @@ def main(argv: list[str]) -> int:
 
 def render(r: dict) -> str:
     c = r["config"]
-    lines = [f"RL step: {c['policy']}; {c['prompts']} prompts × G={c['group']}, ≤{c['max_new_tokens']} "
+    lines = [f"RL step on {c.get('device', 'cpu')}: {c['policy']}; {c['prompts']} prompts × G={c['group']}, ≤{c['max_new_tokens']} "
              f"new tokens, β={c['beta']}, lr={c['lr']}; {c['reps']} processes × {c['steps']} steps "
              "per side; median (min–max)", ""]
     rows = []
@@ -374,6 +391,10 @@ def render(r: dict) -> str:
                         [[k, fmt(v["score_s"]), f"{v['share_of_grpo_step']:.1%}"]
                          for k, v in r["reward_cost"].items()])]
     return "\n".join(lines)
+
+
+def _device_name(device: str) -> str:
+    return torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
 
 
 def _strip(argv: list[str], flags: tuple[str, ...]) -> list[str]:
