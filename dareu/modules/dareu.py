@@ -16,7 +16,6 @@ The maths is in `dareu.rl`; this module only moves tensors between those functio
 
 from __future__ import annotations
 
-import inspect
 import logging
 import warnings
 from collections import defaultdict
@@ -34,6 +33,7 @@ from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, entropy_from_logits,
                       full_kl, gae, group_advantages, kl_estimate, kl_shaped_rewards, masked_mean,
                       masked_whiten, response_mask, rloo_advantages, token_logprobs)
+from dareu.sampling import keeps_logits, sample
 
 log = logging.getLogger("dareu")
 
@@ -114,8 +114,7 @@ class DareUModule(UnlearnMethod):
             nn.init.zeros_(self.value_head.weight)
             nn.init.zeros_(self.value_head.bias)
         _disable_dropout(policy)  # the ratio π/π_old must be 1 before the first update
-        base = getattr(policy.model, "get_base_model", lambda: policy.model)()
-        self._keeps_logits = "logits_to_keep" in inspect.signature(base.forward).parameters
+        self._keeps_logits = keeps_logits(policy.model)
         self.rollouts_done = 0
         self._collapse_streak = 0
 
@@ -312,10 +311,9 @@ class DareUModule(UnlearnMethod):
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
             torch.manual_seed(self._seed(step, stream))
-            return self.policy.model.generate(
-                **enc, do_sample=True, temperature=u.temperature, top_p=u.top_p, top_k=0,
-                max_new_tokens=u.max_new_tokens, num_return_sequences=per_prompt, use_cache=True,
-                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+            return sample(self.policy.model, enc["input_ids"], enc["attention_mask"], per_prompt,
+                          u.max_new_tokens, tok.eos_token_id, tok.pad_token_id,
+                          temperature=u.temperature, top_p=u.top_p)
 
     def _seed(self, step: int, stream: int) -> int:
         seed = ((self.cfg.run.seed * 7919 + stream) * 1_000_003 + step) * 4099 + self.global_rank
