@@ -76,11 +76,16 @@ class PeakRSS:
             self.peak = max(self.peak, rss_bytes())
             time.sleep(self.interval)
 
-    def __enter__(self) -> "PeakRSS":
-        self.start = self.peak = rss_bytes()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
+    def begin(self) -> "PeakRSS":
+        """Start measuring now (a later `with` keeps this start)."""
+        if not hasattr(self, "_thread"):
+            self.start = self.peak = rss_bytes()
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
         return self
+
+    def __enter__(self) -> "PeakRSS":
+        return self.begin()
 
     def __exit__(self, *exc) -> None:
         self._stop.set()

@@ -68,6 +68,11 @@ def _overrides(a, work: Path, algorithm: str = "grpo") -> list[str]:
                           extra=["trainer.accelerator=gpu"] if a.device == "cuda" else [])
 
 
+def _peak_gpu(a) -> int | None:
+    """Peak GPU memory allocated by the process (policy, reference, reward, optimiser, activations)."""
+    return torch.cuda.max_memory_allocated() if a.device == "cuda" else None
+
+
 def _sync(a) -> None:  # step timers stop when the GPU has finished the step's work
     if a.device == "cuda":
         torch.cuda.synchronize()
@@ -77,13 +82,17 @@ def _sync(a) -> None:  # step timers stop when the GPU has finished the step's w
 # Workers (one fresh process each)
 
 
-def _dareu_module(a, work: Path, algorithm: str):
+def _dareu_module(a, work: Path, algorithm: str, mem: PeakRSS | None = None):
+    """DareU's module on the bench policy; `mem` starts measuring just before the policy loads
+    (as TRL's side does: run and reward are built first on both sides)."""
     from dareu.modules.dareu import DareUModule
     from dareu.modules.policy import Policy
 
     run, tok = tiny_run(_overrides(a, work, algorithm))
     reward = classifier_reward(run, tok)
     torch.manual_seed(0)
+    if mem is not None:
+        mem.begin()
     policy = Policy.from_pretrained(work / "policy", tok, run.cfg.model, "full", torch.device(a.device))
     return DareUModule(run, policy, reward).to(a.device), run
 
@@ -99,7 +108,8 @@ def _fit_dareu(module, steps: int, callbacks=()) -> None:
 def worker_dareu(a, work: Path, algorithm: str) -> dict:
     from lightning.pytorch.callbacks import Callback
 
-    module, _ = _dareu_module(a, work, algorithm)
+    mem = PeakRSS()
+    module, _ = _dareu_module(a, work, algorithm, mem)
     times: list[float] = []
     tokens: list[int] = []
     rollout = module._rollout
@@ -120,9 +130,10 @@ def worker_dareu(a, work: Path, algorithm: str) -> dict:
             _sync(a)
             times.append(time.perf_counter() - self.t0)
 
-    with PeakRSS() as mem:
+    with mem:  # begun in _dareu_module, before the policy loaded
         _fit_dareu(module, a.warmup + a.steps, [Clock()])
-    return {"step_s": times[a.warmup:], "tokens": tokens[a.warmup:], "peak_rss_increase": mem.increase}
+    return {"step_s": times[a.warmup:], "tokens": tokens[a.warmup:], "peak_rss_increase": mem.increase,
+            "peak_gpu": _peak_gpu(a)}
 
 
 def worker_trl(a, work: Path) -> dict:
@@ -167,7 +178,8 @@ def worker_trl(a, work: Path) -> dict:
                               train_dataset=Dataset.from_dict({"prompt": texts}), processing_class=tok,
                               callbacks=[Clock()])
         trainer.train()
-    return {"step_s": times[a.warmup:], "tokens": tokens[a.warmup:], "peak_rss_increase": mem.increase}
+    return {"step_s": times[a.warmup:], "tokens": tokens[a.warmup:], "peak_rss_increase": mem.increase,
+            "peak_gpu": _peak_gpu(a)}
 
 
 def worker_bound(a, work: Path) -> dict:
@@ -324,6 +336,8 @@ def main(argv: list[str]) -> int:
                                  "tokens_per_step": summary([n for r in raw[side] for n in r["tokens"]]),
                                  "peak_rss_increase_mb": summary([r["peak_rss_increase"] / 2**20
                                                                   for r in raw[side]])}
+        if a.device == "cuda":
+            result["sides"][side]["peak_gpu_mb"] = summary([r["peak_gpu"] / 2**20 for r in raw[side]])
     s = result["sides"]
     if "trl" in s:
         for side in ("grpo", "ppo"):
@@ -331,6 +345,9 @@ def main(argv: list[str]) -> int:
                 s[side]["ratio_step_vs_trl"] = s[side]["step_s"]["median"] / s["trl"]["step_s"]["median"]
                 s[side]["ratio_rss_vs_trl"] = (s[side]["peak_rss_increase_mb"]["median"]
                                                / s["trl"]["peak_rss_increase_mb"]["median"])
+                if "peak_gpu_mb" in s[side]:
+                    s[side]["ratio_gpu_mem_vs_trl"] = (s[side]["peak_gpu_mb"]["median"]
+                                                       / s["trl"]["peak_gpu_mb"]["median"])
     gen = [t for r in raw["bound"] for t in r["generate_s"]]
     fb = [t for r in raw["bound"] for t in r["fwd_bwd_s"]]
     bound = {"generate_s": summary(gen), "fwd_bwd_s": summary(fb),
@@ -361,16 +378,17 @@ def render(r: dict) -> str:
     lines = [f"RL step on {c.get('device', 'cpu')}: {c['policy']}; {c['prompts']} prompts × G={c['group']}, ≤{c['max_new_tokens']} "
              f"new tokens, β={c['beta']}, lr={c['lr']}; {c['reps']} processes × {c['steps']} steps "
              "per side; median (min–max)", ""]
-    rows = []
+    rows, gpu = [], any("peak_gpu_mb" in v for v in r["sides"].values())
     for side, v in r["sides"].items():
         name = {"trl": f"TRL GRPOTrainer {c['trl_version']}", "grpo": "DareU grpo",
                 "ppo": "DareU ppo"}[side]
-        ratio = f"{v['ratio_step_vs_trl']:.2f}" if "ratio_step_vs_trl" in v else "—"
-        rss = f"{v['ratio_rss_vs_trl']:.2f}" if "ratio_rss_vs_trl" in v else "—"
+        ratio = lambda k: f"{v[k]:.2f}" if k in v else "—"  # noqa: E731
         rows.append([name, fmt(v["step_s"]), fmt(v["tokens_per_s"]), fmt(v["tokens_per_step"]),
-                     fmt(v["peak_rss_increase_mb"]), ratio, rss])
+                     fmt(v["peak_rss_increase_mb"]), ratio("ratio_step_vs_trl"), ratio("ratio_rss_vs_trl")]
+                    + ([fmt(v["peak_gpu_mb"]), ratio("ratio_gpu_mem_vs_trl")] if gpu else []))
     lines.append(table(["side", "s / optimiser step", "generated tokens/s", "tokens/step",
-                        "peak RSS increase (MB)", "step ratio vs TRL", "RSS ratio vs TRL"], rows))
+                        "peak RSS increase (MB)", "step ratio vs TRL", "RSS ratio vs TRL"]
+                       + (["peak GPU MB", "GPU memory ratio vs TRL"] if gpu else []), rows))
     b = r["bound"]
     lines += ["", table(["(a) generate alone (s)", "(b) fwd+bwd (s)", "tokens", "efficiency (a+b)/grpo step"],
                         [[fmt(b["generate_s"]), fmt(b["fwd_bwd_s"]), fmt(b["tokens"]),
