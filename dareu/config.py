@@ -164,6 +164,9 @@ class ModelConfig:
     """Weights dtype when loading: float32, bfloat16 or float16 (4-bit compute dtype in qlora)."""
     trust_remote_code: bool = False
     """Run code shipped with a hub model. Off unless you trust its author."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass of the trained policy: less memory, more compute
+    (for large models on one GPU; rollouts sample in eval mode and keep the KV cache)."""
     allow_pickle: bool = False
     """Accept .bin / pickle weights (unsafe: they can run code). Safetensors only by default."""
     merge_adapters: bool = False

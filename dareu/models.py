@@ -159,6 +159,8 @@ def load_causal_lm(path: str | Path, cfg: ModelConfig, mode: str = "full",
 
 def apply_mode(model: PreTrainedModel, cfg: ModelConfig, mode: str) -> PreTrainedModel:
     """full: train every weight; lora / qlora: wrap in a peft LoRA model (base frozen)."""
+    if cfg.gradient_checkpointing:
+        enable_checkpointing(model)
     if mode == "full":
         return model
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
@@ -171,6 +173,21 @@ def apply_mode(model: PreTrainedModel, cfg: ModelConfig, mode: str) -> PreTraine
                       target_modules=targets, task_type="CAUSAL_LM",
                       fan_in_fan_out=model.config.model_type == "gpt2")
     return get_peft_model(model, lcfg)
+
+
+def enable_checkpointing(model: PreTrainedModel) -> None:
+    """Activation (gradient) checkpointing, non-reentrant: works with frozen inputs (LoRA)."""
+    kw = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers ≥ 5.2x
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kw)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kw)
+
+
+def is_checkpointing(model: torch.nn.Module) -> bool:
+    base = getattr(model, "get_base_model", lambda: model)()
+    flag = getattr(base, "is_activation_checkpointing", None)
+    return bool(flag if flag is not None else base.is_gradient_checkpointing)
 
 
 def is_peft(model: torch.nn.Module) -> bool:

@@ -8,7 +8,7 @@ from transformers import AutoModelForCausalLM
 
 from dareu.config import ModelConfig
 from dareu.errors import ModelError
-from dareu.models import (build_tiny_model, is_peft, load_causal_lm, load_trained, save_model,
+from dareu.models import (build_tiny_model, is_checkpointing, is_peft, load_causal_lm, load_trained, save_model,
                           train_tokenizer, weight_bytes)
 
 TEXTS = ["Question: Where was Ada born?\nAnswer: Born in Lisbon, Portugal.",
@@ -65,6 +65,22 @@ def test_qlora_4bit_load_backward_generate(tiny):
     assert out.shape[1] > 1
     full = load_causal_lm(path, cfg, mode="full", trainable=False)
     assert weight_bytes(model.get_base_model()) < weight_bytes(full)
+
+
+@pytest.mark.parametrize("mode", ["full", "lora", "qlora"])
+def test_gradient_checkpointing_same_gradients(tiny, mode):
+    cfg, tok, path = tiny
+    grads = []
+    for on in (False, True):
+        torch.manual_seed(0)  # the same LoRA init both times
+        model = load_causal_lm(path, ModelConfig(**{**cfg.__dict__, "gradient_checkpointing": on}), mode)
+        assert is_checkpointing(model) == on
+        model.train()
+        _step(model, tok)
+        grads.append({n: p.grad for n, p in model.named_parameters() if p.requires_grad})
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    for n, g in grads[0].items():
+        torch.testing.assert_close(grads[1][n], g, rtol=1e-4, atol=1e-6, msg=n)
 
 
 def test_lora_save_load_merge_roundtrip(tiny, tmp_path):

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: default)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                    help="where both sides run (policy, reference and reward; fp32 on both)")
+    p.add_argument("--gradient-checkpointing", action="store_true",
+                   help="on both sides (TRL's GRPOConfig turns it on by default; off here unless set)")
     p.add_argument("--sides", default=",".join(SIDES), help="comma list of trl, grpo, ppo")
     p.add_argument("--attributors", default=",".join(ATTRIBUTORS),
                    help="comma list for the reward-cost table ('' skips it)")
@@ -65,7 +67,8 @@ def _overrides(a, work: Path, algorithm: str = "grpo") -> list[str]:
     return tiny_overrides(work, prompts=a.prompts, group=a.group, new_tokens=a.new_tokens,
                           n_layer=a.n_layer, n_embd=a.n_embd, n_head=a.n_head, vocab=a.vocab,
                           lr=a.lr, beta=a.beta, algorithm=algorithm,
-                          extra=["trainer.accelerator=gpu"] if a.device == "cuda" else [])
+                          extra=(["trainer.accelerator=gpu"] if a.device == "cuda" else [])
+                          + [f"model.gradient_checkpointing={a.gradient_checkpointing}"])
 
 
 def _peak_gpu(a) -> int | None:
@@ -173,7 +176,8 @@ def worker_trl(a, work: Path) -> dict:
             steps_per_generation=1, use_vllm=False, use_cpu=a.device == "cpu", bf16=False, fp16=False,
             report_to="none", save_strategy="no", logging_steps=10**6, disable_tqdm=True,
             max_steps=a.warmup + a.steps, disable_dropout=True, seed=0, log_completions=False,
-            mask_truncated_completions=False, dataloader_num_workers=0)
+            mask_truncated_completions=False, dataloader_num_workers=0,
+            gradient_checkpointing=a.gradient_checkpointing)
         trainer = GRPOTrainer(model=model, reward_funcs=de_attribution, args=cfg,
                               train_dataset=Dataset.from_dict({"prompt": texts}), processing_class=tok,
                               callbacks=[Clock()])
@@ -321,7 +325,8 @@ def main(argv: list[str]) -> int:
         for side in order + ["bound"]:
             print(f"[rl-step] rep {rep + 1}/{a.reps}: {side}", file=sys.stderr, flush=True)
             raw[side].append(run_worker("dareu.bench.rl_step", base + ["--worker", side]))
-    result: dict = {"config": {"device": _device_name(a.device), "prompts": a.prompts, "group": a.group, "max_new_tokens": a.new_tokens,
+    result: dict = {"config": {"device": _device_name(a.device), "prompts": a.prompts,
+                               "gradient_checkpointing": a.gradient_checkpointing, "group": a.group, "max_new_tokens": a.new_tokens,
                                "beta": a.beta, "lr": a.lr, "temperature": 1.0, "top_p": 1.0,
                                "loss_type": "dapo", "policy": f"gpt2 random-init {a.n_layer}x{a.n_embd}, "
                                f"vocab {len(tok)}, {params} params", "reps": a.reps, "steps": a.steps,
