@@ -61,7 +61,7 @@ class Recorder(Callback):
         self.rows: list[dict[str, float]] = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.rows.append({k: float(v) for k, v in trainer.callback_metrics.items()})
+        self.rows.append(dict(pl_module.step_metrics))
 
 
 @pytest.fixture(scope="module")
