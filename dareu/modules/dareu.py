@@ -358,7 +358,7 @@ class DareUModule(UnlearnMethod):
 
         One stacked all-reduce and one host copy for all of them: `self.log` per key costs about a
         millisecond each in Lightning's result bookkeeping, a large share of a small model's step.
-        Only the two progress-bar numbers go through `self.log`."""
+        Only the two progress-bar numbers go through `self.log`, when there is a progress bar."""
         n = ro.sequences.shape[0]
         reward_std = ro.rewards.std() if n > 1 else torch.zeros((), device=self.device)
         kl = kl_estimate(ro.old_logp, ro.ref_logp, self.cfg.unlearn.kl_estimator)  # (N, R)
@@ -369,8 +369,9 @@ class DareUModule(UnlearnMethod):
         if self.trainer.world_size > 1:
             values = self.trainer.strategy.reduce(values, reduce_op="mean")
         self.step_metrics = dict(zip(metrics, values.tolist()))
-        self.log_dict({k: values[i] for i, k in enumerate(metrics) if k in ("reward_mean", "kl")},
-                      prog_bar=True, logger=False, batch_size=n)
+        if self.trainer.progress_bar_callback is not None:
+            self.log_dict({k: values[i] for i, k in enumerate(metrics) if k in ("reward_mean", "kl")},
+                          prog_bar=True, logger=False, batch_size=n)
         if self.logger is not None:
             # one row per rollout, numbered like Lightning numbers logged batches (0, 1, ...)
             self.logger.log_metrics({**self.step_metrics, "epoch": self.current_epoch},
