@@ -1,0 +1,29 @@
+"""`Config`: the whole recipe, one field per section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dareu.config.attributor import AttributorConfig
+from dareu.config.data import DataConfig
+from dareu.config.evaluation import EvalConfig
+from dareu.config.model import FinetuneConfig, ModelConfig
+from dareu.config.run import RunConfig, TrainerConfig
+from dareu.config.unlearn import UnlearnConfig
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    attributor: AttributorConfig = field(default_factory=AttributorConfig)
+    unlearn: UnlearnConfig = field(default_factory=UnlearnConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.run.output_dir)

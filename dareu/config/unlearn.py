@@ -1,0 +1,135 @@
+"""The `unlearn` section: the DareU RL loop, and the loss-based baselines (`unlearn.baselines`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from dareu.config.checks import _check, _positive
+
+
+@dataclass
+class BaselineConfig:
+    """Hyper-parameters of the loss-based baselines (REFERENCE.md §5; open-unlearning defaults)."""
+
+    npo_beta: float = 0.1
+    """NPO inverse temperature β."""
+    simnpo_beta: float = 4.5
+    """SimNPO inverse temperature β."""
+    simnpo_delta: float = 0.0
+    """SimNPO margin δ on the length-normalised forget NLL."""
+    idk_beta: float = 0.1
+    """IdkPO (DPO) inverse temperature β."""
+    retain_weight: float = 1.0
+    """Weight (α / γ in the papers) of the retain term: NLL, or KL(reference ‖ policy) for `kl`."""
+    forget_batch_size: int = 8
+    retain_batch_size: int = 8
+    lr: Optional[float] = None
+    """Learning rate of the baselines; None uses unlearn.lr (same budget as DareU)."""
+    weight_decay: Optional[float] = None
+    """AdamW weight decay of the baselines; None uses unlearn.weight_decay."""
+    idk_answers: Optional[str] = None
+    """IdkPO: text file of "I don't know" answers, one a line; None uses the shipped list."""
+
+    def __post_init__(self) -> None:
+        _positive("unlearn.baselines", self, "npo_beta", "simnpo_beta", "idk_beta",
+                  "forget_batch_size", "retain_batch_size")
+        _check(self.retain_weight >= 0, "unlearn.baselines.retain_weight", self.retain_weight, ">= 0")
+        _check(self.lr is None or self.lr > 0, "unlearn.baselines.lr", self.lr, "null or a number > 0")
+        _check(self.weight_decay is None or self.weight_decay >= 0, "unlearn.baselines.weight_decay",
+               self.weight_decay, "null or >= 0")
+
+
+@dataclass
+class UnlearnConfig:
+    """The unlearning methods and the DareU RL loop."""
+
+    methods: list[str] = field(default_factory=lambda: ["dareu"])
+    """Methods to run on one corpus / target / oracle (dareu and the baselines)."""
+    algorithm: str = "grpo"
+    """DareU's RL algorithm: `grpo` (group advantages), `rloo` (leave-one-out) or `ppo` (value head + GAE)."""
+    steps: int = 40
+    """RL steps: one rollout (prompts_per_step × group_size responses) each; every step makes
+    ppo_epochs × minibatches optimiser updates. Defaults measured in docs/dareu_defaults.md."""
+    lr: float = 1e-4
+    """AdamW learning rate of the policy (LoRA adapters in lora / qlora mode)."""
+    prompts_per_step: int = 8
+    """Forget-owner prompts per rollout (per rank)."""
+    group_size: int = 4
+    """Responses sampled per prompt (G)."""
+    temperature: float = 1.0
+    """Sampling temperature; log-probs are taken from logits / temperature, as sampled."""
+    top_p: float = 1.0
+    """Nucleus sampling threshold (1 = the full distribution)."""
+    max_new_tokens: int = 48
+    """Longest sampled response, in tokens."""
+    beta: float = 0.05
+    """KL-to-reference coefficient (in the loss for grpo / rloo, in the per-token rewards for ppo)."""
+    kl_estimator: str = "k3"
+    """Per-token KL estimator to the reference: k1, k2 or k3 (REFERENCE.md §6)."""
+    retain_weight: float = 1.0
+    """Weight λ of the retain-set distillation KL(reference ‖ policy)."""
+    retain_batch_size: int = 8
+    """Teacher-forced retain-owner records per step for the distillation term (cycled, seeded)."""
+    retain_on_generations: bool = False
+    """Also distil on the policy's own sampled answers to retain-owner prompts (one extra generation per step)."""
+    clip_eps: float = 0.2
+    """PPO ratio clipping ε."""
+    ppo_epochs: int = 2
+    """Passes over each rollout (all algorithms: TRL's num_iterations μ for grpo / rloo)."""
+    minibatches: int = 1
+    """Optimiser updates per pass over a rollout (the rollout is split into this many minibatches)."""
+    vf_coef: float = 0.5
+    """ppo: weight of the value loss."""
+    value_lr: Optional[float] = None
+    """ppo: learning rate of the value head (its own parameter group); None uses `lr`."""
+    value_clip: float = 0.2
+    """ppo: clipping range of the value loss around the rollout's values."""
+    gae_lambda: float = 0.95
+    """ppo: GAE λ."""
+    gamma: float = 1.0
+    """ppo: discount γ over response tokens."""
+    loss_aggregation: str = "dapo"
+    """Token reduction of the policy loss: dapo, token_mean or seq_mean (dareu.rl.aggregate)."""
+    reward_transform: str = "mass"
+    """How attribution becomes reward: `mass` (−mass) or `log_mass` (−log(mass + eps))."""
+    max_grad_norm: float = 1.0
+    """Gradient-norm clipping of every update (0 disables it)."""
+    checkpoint_every: int = 25
+    """Steps between Lightning checkpoints (resume after a kill)."""
+    keep_checkpoints: bool = False
+    """Keep `checkpoints/last.ckpt` in the method folder after a successful save (deleted by default)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    baselines: BaselineConfig = field(default_factory=BaselineConfig)
+    """Hyper-parameters of the loss-based baselines (grad_ascent, npo, simnpo, ...)."""
+
+    def __post_init__(self) -> None:
+        _check(self.algorithm in ("grpo", "ppo", "rloo"), "unlearn.algorithm", self.algorithm,
+               "grpo, ppo or rloo")
+        _positive("unlearn", self, "steps", "lr", "prompts_per_step", "group_size", "temperature",
+                  "max_new_tokens", "ppo_epochs", "minibatches", "checkpoint_every",
+                  "retain_batch_size", "clip_eps", "value_clip")
+        if self.algorithm in ("grpo", "rloo"):
+            _check(self.group_size >= 2, "unlearn.group_size", self.group_size,
+                   f">= 2 for unlearn.algorithm={self.algorithm} (advantages compare a prompt's responses)")
+        rollout = self.prompts_per_step * self.group_size
+        _check(self.minibatches <= rollout, "unlearn.minibatches", self.minibatches,
+               f"<= prompts_per_step × group_size = {rollout} (each minibatch needs a response)")
+        _check(self.value_lr is None or self.value_lr > 0, "unlearn.value_lr", self.value_lr,
+               "null or a number > 0")
+        _check(self.vf_coef >= 0, "unlearn.vf_coef", self.vf_coef, ">= 0")
+        _check(0 <= self.gae_lambda <= 1, "unlearn.gae_lambda", self.gae_lambda, "in [0, 1]")
+        _check(0 < self.gamma <= 1, "unlearn.gamma", self.gamma, "in (0, 1]")
+        _check(self.max_grad_norm >= 0, "unlearn.max_grad_norm", self.max_grad_norm, ">= 0")
+        _check(self.weight_decay >= 0, "unlearn.weight_decay", self.weight_decay, ">= 0")
+        _check(0 < self.top_p <= 1, "unlearn.top_p", self.top_p, "in (0, 1]")
+        _check(self.beta >= 0, "unlearn.beta", self.beta, ">= 0")
+        _check(self.retain_weight >= 0, "unlearn.retain_weight", self.retain_weight, ">= 0")
+        _check(self.kl_estimator in ("k1", "k2", "k3"), "unlearn.kl_estimator", self.kl_estimator,
+               "k1, k2 or k3")
+        _check(self.loss_aggregation in ("dapo", "token_mean", "seq_mean"), "unlearn.loss_aggregation",
+               self.loss_aggregation, "dapo, token_mean or seq_mean")
+        _check(self.reward_transform in ("mass", "log_mass"), "unlearn.reward_transform",
+               self.reward_transform, "mass or log_mass")
+        _check(len(self.methods) > 0, "unlearn.methods", self.methods, "at least one method")
