@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 import torch
@@ -30,6 +29,7 @@ from dareu.data.streams import BatchStream, SeededCycle
 from dareu.errors import TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.registry import UnlearnMethod, register_method
+from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, entropy_from_logits,
                       full_kl, gae, group_advantages, kl_estimate, kl_shaped_rewards, masked_mean,
                       masked_whiten, response_mask, rloo_advantages, token_logprobs)
@@ -48,40 +48,6 @@ class Reward(Protocol):
 
 class CollapseWarning(UserWarning):
     """The policy's answers collapsed (near-empty or near-deterministic): reward hacking."""
-
-
-@dataclass
-class Rollout:
-    """Sampled responses of one step and everything the updates need, row-aligned (N rows)."""
-
-    sequences: Tensor  # (N, T) prompt (left-padded) + response (right-padded), T = Tp + R
-    attention_mask: Tensor  # (N, T) 1 on prompt tokens and valid response tokens
-    mask: Tensor  # (N, R) bool: valid response tokens, through the first EOS
-    rewards: Tensor  # (N,)
-    forget_mass: Tensor  # (N,)
-    ref_logp: Tensor  # (N, R) reference log-probs of the sampled tokens
-    old_logp: Tensor | None = None  # (N, R) behaviour policy; None until known
-    old_values: Tensor | None = None  # (N, R) ppo only
-    advantages: Tensor | None = None  # (N,) grpo / rloo, (N, R) ppo
-    returns: Tensor | None = None  # (N, R) ppo only
-
-    @property
-    def responses(self) -> Tensor:
-        return self.sequences[:, -self.mask.shape[1]:]  # (N, R)
-
-    def select(self, idx: Tensor) -> "Rollout":
-        return replace(self, **{f.name: getattr(self, f.name)[idx] for f in fields(self)
-                                if getattr(self, f.name) is not None})
-
-
-@dataclass
-class DistillBatch:
-    """Retain-side sequences for KL(reference ‖ policy) and the reference's logits (computed once)."""
-
-    input_ids: Tensor  # (B, T)
-    attention_mask: Tensor  # (B, T)
-    mask: Tensor  # (B, T-1) bool: tokens 1..T-1 that count (answer tokens)
-    ref_logits: Tensor  # (B, T-1, V)
 
 
 @register_method("dareu")

@@ -1,0 +1,42 @@
+"""What one DareU step carries from sampling to the updates: the rollout (responses, rewards,
+log-probs, advantages) and the retain-side distillation batches, row-aligned tensors each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from torch import Tensor
+
+
+@dataclass
+class Rollout:
+    """Sampled responses of one step and everything the updates need, row-aligned (N rows)."""
+
+    sequences: Tensor  # (N, T) prompt (left-padded) + response (right-padded), T = Tp + R
+    attention_mask: Tensor  # (N, T) 1 on prompt tokens and valid response tokens
+    mask: Tensor  # (N, R) bool: valid response tokens, through the first EOS
+    rewards: Tensor  # (N,)
+    forget_mass: Tensor  # (N,)
+    ref_logp: Tensor  # (N, R) reference log-probs of the sampled tokens
+    old_logp: Tensor | None = None  # (N, R) behaviour policy; None until known
+    old_values: Tensor | None = None  # (N, R) ppo only
+    advantages: Tensor | None = None  # (N,) grpo / rloo, (N, R) ppo
+    returns: Tensor | None = None  # (N, R) ppo only
+
+    @property
+    def responses(self) -> Tensor:
+        return self.sequences[:, -self.mask.shape[1]:]  # (N, R)
+
+    def select(self, idx: Tensor) -> "Rollout":
+        return replace(self, **{f.name: getattr(self, f.name)[idx] for f in fields(self)
+                                if getattr(self, f.name) is not None})
+
+
+@dataclass
+class DistillBatch:
+    """Retain-side sequences for KL(reference ‖ policy) and the reference's logits (computed once)."""
+
+    input_ids: Tensor  # (B, T)
+    attention_mask: Tensor  # (B, T)
+    mask: Tensor  # (B, T-1) bool: tokens 1..T-1 that count (answer tokens)
+    ref_logits: Tensor  # (B, T-1, V)
