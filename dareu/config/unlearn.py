@@ -79,6 +79,9 @@ class UnlearnConfig:
     """Passes over each rollout (all algorithms: TRL's num_iterations μ for grpo / rloo)."""
     minibatches: int = 1
     """Optimiser updates per pass over a rollout (the rollout is split into this many minibatches)."""
+    share_prompt_prefix: bool = True
+    """Log-prob forwards encode each prompt once per group of G responses (KV cache repeated G
+    times) instead of G times; same logits and gradients. Applies to whole rollouts (minibatches=1)."""
     vf_coef: float = 0.5
     """ppo: weight of the value loss."""
     value_lr: Optional[float] = None

@@ -33,6 +33,7 @@ from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, entropy_from_logits,
                       full_kl, gae, group_advantages, kl_estimate, kl_shaped_rewards, masked_mean,
                       masked_whiten, response_mask, rloo_advantages, token_logprobs)
+from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import keeps_logits, sample
 
 log = logging.getLogger("dareu")
@@ -126,14 +127,14 @@ class DareUModule(UnlearnMethod):
         attention = torch.cat([enc["attention_mask"].repeat_interleave(G, 0), mask.long()], 1)
         rewards, mass = self._score([p for p in prompts for _ in range(G)],
                                     decode_responses(tok, responses), step)
+        ro = Rollout(sequences, attention, mask, rewards, mass, ref_logp=None, group_size=G)
         with self.policy.reference() as ref:
-            ref_logits, _ = self._logits(ref, sequences, attention, responses.shape[1])
-        ro = Rollout(sequences, attention, mask, rewards, mass,
-                     ref_logp=token_logprobs(ref_logits, responses, u.temperature))
+            ref_logits, _ = self._response_logits(ref, ro)
+        ro.ref_logp = token_logprobs(ref_logits, responses, u.temperature)
         del ref_logits
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
-            logits, hidden = self._logits(self.policy.model, sequences, attention,
-                                          responses.shape[1], hidden=self.value_head is not None)
+            logits, hidden = self._response_logits(self.policy.model, ro,
+                                                   hidden=self.value_head is not None)
             ro.old_logp = token_logprobs(logits, responses, u.temperature)
             ro.old_values = self._values(hidden) if hidden is not None else None
         if ro.old_logp is not None or u.algorithm != "ppo":
@@ -171,8 +172,7 @@ class DareUModule(UnlearnMethod):
                 first: bool) -> dict[str, Tensor]:
         """One optimiser update on (part of) a rollout; returns detached statistics."""
         u = self.cfg.unlearn
-        logits, hidden = self._logits(self.policy.model, ro.sequences, ro.attention_mask,
-                                      ro.mask.shape[1], hidden=self.value_head is not None)
+        logits, hidden = self._response_logits(self.policy.model, ro, hidden=self.value_head is not None)
         logp = token_logprobs(logits, ro.responses, u.temperature)  # (n, R)
         values = self._values(hidden) if hidden is not None else None  # (n, R)
         if ro.old_logp is None:  # a single update per rollout: nothing moved since sampling
@@ -252,6 +252,19 @@ class DareUModule(UnlearnMethod):
         return full_kl(d.ref_logits, logits, d.mask) * d.mask.sum().clamp(min=1) / n_tokens
 
     # -- model plumbing --------------------------------------------------------------------------
+    def _response_logits(self, net: nn.Module, ro: Rollout,
+                         hidden: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Logits predicting each response token of a rollout, (N, R, V) (+ hidden states).
+
+        Whole groups of G responses share their prompt's forward (`dareu.prefix`): each prompt is
+        encoded once instead of G times; a minibatch of loose rows takes the plain forward."""
+        G, n = ro.group_size, ro.mask.shape[1]
+        if G > 1 and self.cfg.unlearn.share_prompt_prefix and can_share_prefix(net):
+            tp = ro.sequences.shape[1] - n
+            return grouped_logits(net, ro.sequences[::G, :tp], ro.attention_mask[::G, :tp],
+                                  ro.responses, ro.mask, G, hidden=hidden)
+        return self._logits(net, ro.sequences, ro.attention_mask, n, hidden=hidden)
+
     def _logits(self, net: nn.Module, ids: Tensor, att: Tensor, n: int,
                 hidden: bool = False) -> tuple[Tensor, Tensor | None]:
         """Logits predicting the last `n` tokens of `ids`: (B, n, V) (+ last hidden state (B, n, H)).

@@ -17,19 +17,21 @@ class Rollout:
     mask: Tensor  # (N, R) bool: valid response tokens, through the first EOS
     rewards: Tensor  # (N,)
     forget_mass: Tensor  # (N,)
-    ref_logp: Tensor  # (N, R) reference log-probs of the sampled tokens
+    ref_logp: Tensor | None  # (N, R) reference log-probs of the sampled tokens (set in the rollout)
     old_logp: Tensor | None = None  # (N, R) behaviour policy; None until known
     old_values: Tensor | None = None  # (N, R) ppo only
     advantages: Tensor | None = None  # (N,) grpo / rloo, (N, R) ppo
     returns: Tensor | None = None  # (N, R) ppo only
+    group_size: int = 1  # rows come in blocks of this many responses to one prompt (1: unknown)
 
     @property
     def responses(self) -> Tensor:
         return self.sequences[:, -self.mask.shape[1]:]  # (N, R)
 
     def select(self, idx: Tensor) -> "Rollout":
-        return replace(self, **{f.name: getattr(self, f.name)[idx] for f in fields(self)
-                                if getattr(self, f.name) is not None})
+        """The rows `idx` (a minibatch): groups are no longer known to be whole."""
+        return replace(self, group_size=1, **{f.name: getattr(self, f.name)[idx] for f in fields(self)
+                                              if isinstance(getattr(self, f.name), Tensor)})
 
 
 @dataclass

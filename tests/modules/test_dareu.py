@@ -214,3 +214,21 @@ def test_seeded_cycle_covers_every_item_once_per_pass_and_splits_ranks():
 def test_bad_rl_settings_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key):
         load_config(None, [override])
+
+
+@pytest.mark.parametrize("algorithm", ["grpo", "ppo"])
+def test_prompt_prefix_sharing_changes_nothing(base, algorithm):
+    """Prompts encoded once per group (the default) train the same weights as the plain forward."""
+    opts = [f"unlearn.algorithm={algorithm}", "unlearn.ppo_epochs=2", "unlearn.lr=1e-3"]
+    runs = []
+    for share in (True, False):
+        module = make(base, opts + [f"unlearn.share_prompt_prefix={share}"])
+        rows = fit(module, steps=2, name=f"prefix-{share}")
+        runs.append((rows, {n: p.detach().clone() for n, p in module.named_parameters()
+                            if p.requires_grad}))
+    (rows_a, w_a), (rows_b, w_b) = runs
+    assert rows_a[-1]["kl"] > 0  # the policy moved, so the second rollout tests the shared path
+    for key in ("reward_mean", "kl", "loss"):
+        assert rows_a[-1][key] == pytest.approx(rows_b[-1][key], rel=1e-3, abs=1e-5), key
+    for n, w in w_a.items():
+        torch.testing.assert_close(w, w_b[n], rtol=1e-4, atol=1e-6, msg=n)
