@@ -148,5 +148,6 @@ class Run:
 
 def model_key(cfg: Config) -> dict:
     """The model settings that change the target/oracle (not the unlearning mode)."""
-    skip = {"mode", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "merge_adapters"}
+    skip = {"mode", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "merge_adapters",
+            "gradient_checkpointing"}  # the unlearning's memory/compute trade, not the weights
     return {k: v for k, v in asdict(cfg.model).items() if k not in skip}
