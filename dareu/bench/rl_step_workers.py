@@ -180,9 +180,10 @@ def worker_bound(a, work: Path) -> dict:
 
 
 PROFILE_KEYS = {  # label: (file suffix, function name)
-    "generate (rollout sampling)": ("generation/utils.py", "generate"),
+    "sampling (dareu.sampling.sample)": ("dareu/sampling.py", "sample"),
     "reward: attributor score": ("dareu/reward.py", "forget_mass"),
-    "policy/ref forward (_logits)": ("dareu/modules/dareu.py", "_logits"),
+    "policy/ref forwards (_response_logits)": ("dareu/modules/dareu.py", "_response_logits"),
+    "step metrics (_log_step)": ("dareu/modules/dareu.py", "_log_step"),
     "rollout total (_rollout)": ("dareu/modules/dareu.py", "_rollout"),
     "backward": ("torch/_tensor.py", "backward"),
     "grad clip": ("lightning/pytorch/core/module.py", "clip_gradients"),
