@@ -5,7 +5,7 @@ import torch
 
 from dareu.config import ModelConfig
 from dareu.generation import encode_prompts
-from dareu.models import apply_mode, build_tiny_model, train_tokenizer
+from dareu.models import apply_mode, build_tiny_model, enable_checkpointing, train_tokenizer
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.rl import response_mask
 
@@ -76,5 +76,5 @@ def test_same_logits_and_gradients(tokenizer, arch, mode):
 def test_checkpointing_in_training_cannot_share(tokenizer):
     model = build_tiny_model(ModelConfig(n_layer=1, n_embd=32, n_head=2), tokenizer, 0)
     assert can_share_prefix(model.train())
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    enable_checkpointing(model)
     assert not can_share_prefix(model.train()) and can_share_prefix(model.eval())
