@@ -186,8 +186,9 @@ def enable_checkpointing(model: PreTrainedModel) -> None:
 
 def is_checkpointing(model: torch.nn.Module) -> bool:
     base = getattr(model, "get_base_model", lambda: model)()
-    flag = getattr(base, "is_activation_checkpointing", None)
-    return bool(flag if flag is not None else base.is_gradient_checkpointing)
+    if hasattr(type(base), "is_activation_checkpointing"):  # transformers ≥ 5.2x
+        return bool(base.is_activation_checkpointing)
+    return bool(getattr(base, "is_gradient_checkpointing", False))
 
 
 def is_peft(model: torch.nn.Module) -> bool:

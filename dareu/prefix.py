@@ -15,15 +15,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from dareu.models import is_checkpointing
 from dareu.sampling import cache_argument, keeps_logits
 
 
 def can_share_prefix(model: nn.Module) -> bool:
     """False when the model cannot return a KV cache in this mode (activation checkpointing while
     training turns the cache off in transformers)."""
-    base = getattr(model, "get_base_model", lambda: model)()
-    checkpointing = getattr(base, "is_gradient_checkpointing", False)
-    return not (checkpointing and base.training)
+    return not (is_checkpointing(model) and model.training)
 
 
 def grouped_logits(model: nn.Module, prompt_ids: Tensor, prompt_mask: Tensor, responses: Tensor,
