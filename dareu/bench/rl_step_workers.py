@@ -248,7 +248,7 @@ def worker_reward(a, work: Path) -> dict:
         for _ in range(4):
             _sync(a)
             t0 = time.perf_counter()
-            attributor.score([""] * len(responses), responses)
+            attributor.score(prompts, responses)
             _sync(a)
             times.append(time.perf_counter() - t0)
         out[name] = times[1:]
