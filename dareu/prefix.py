@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from dareu.models import is_checkpointing
-from dareu.sampling import cache_argument, keeps_logits
+from dareu.sampling import attended_positions, cache_argument, cache_of, keeps_logits
 
 
 def can_share_prefix(model: nn.Module) -> bool:
@@ -34,7 +34,7 @@ def grouped_logits(model: nn.Module, prompt_ids: Tensor, prompt_mask: Tensor, re
     rows grouped by prompt (G consecutive rows per prompt, as `sample` returns them).
     """
     n, r = responses.shape
-    position = (prompt_mask.cumsum(-1) - 1).clamp(min=0)  # (P, Tp)
+    position = attended_positions(prompt_mask)  # (P, Tp)
     keep = {"logits_to_keep": 1} if keeps_logits(model) else {}
     out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=position,
                 use_cache=True, output_hidden_states=hidden, **keep)
@@ -42,7 +42,7 @@ def grouped_logits(model: nn.Module, prompt_ids: Tensor, prompt_mask: Tensor, re
     first_h = out.hidden_states[-1][:, -1:].repeat_interleave(group, 0) if hidden else None
     if r == 1:
         return first, first_h
-    cache = out.past_key_values if getattr(out, "past_key_values", None) is not None else out.cache
+    cache = cache_of(out)
     cache.batch_repeat_interleave(group)  # differentiable: each copy's gradient reaches the prompt
     mask = torch.cat([prompt_mask.repeat_interleave(group, 0), response_mask.to(prompt_mask.dtype)], 1)
     start = position[:, -1:].repeat_interleave(group, 0)  # (N, 1) last prompt position

@@ -14,6 +14,7 @@ host queues several steps ahead; rows that finished only produce padding meanwhi
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import torch
@@ -32,12 +33,29 @@ def top_p_filter(logits: Tensor, top_p: float) -> Tensor:
 
 def _forward_params(model: nn.Module):
     base = getattr(model, "get_base_model", lambda: model)()
-    return inspect.signature(base.forward).parameters
+    return _signature_params(type(base))
+
+
+@functools.lru_cache(maxsize=None)
+def _signature_params(cls: type):  # once per model class: these checks run on every forward
+    return inspect.signature(cls.forward).parameters
 
 
 def keeps_logits(model: nn.Module) -> bool:
     """Whether the model's forward takes `logits_to_keep` (the LM head on the last positions only)."""
     return "logits_to_keep" in _forward_params(model)
+
+
+def attended_positions(attention_mask: Tensor) -> Tensor:
+    """Position ids that count attended tokens only, (B, T): left padding does not shift them.
+    `generate`, the rollout sampler and every log-prob forward number tokens this way."""
+    return (attention_mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def cache_of(out) -> object:
+    """The KV cache a forward returned (`past_key_values`, or `cache` in newer transformers)."""
+    cache = getattr(out, "past_key_values", None)
+    return cache if cache is not None else out.cache
 
 
 def cache_argument(model: nn.Module) -> str:
@@ -60,10 +78,10 @@ def sample(model: nn.Module, input_ids: Tensor, attention_mask: Tensor, per_prom
     model.eval()
     keep = {"logits_to_keep": 1} if keeps_logits(model) else {}
     cache_arg = cache_argument(model)
-    position = (attention_mask.cumsum(-1) - 1).clamp(min=0)  # (P, Tp)
+    position = attended_positions(attention_mask)  # (P, Tp)
     out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position,
                 use_cache=True, **keep)
-    cache = _cache_of(out)
+    cache = cache_of(out)
     cache.batch_repeat_interleave(per_prompt)  # the prompts' keys/values, G copies each
     logits = out.logits[:, -1].float().repeat_interleave(per_prompt, 0)  # (N, V)
     attention = attention_mask.repeat_interleave(per_prompt, 0)  # (N, Tp + t)
@@ -83,18 +101,13 @@ def sample(model: nn.Module, input_ids: Tensor, attention_mask: Tensor, per_prom
         attention = torch.cat([attention, ones], 1)
         out = model(input_ids=token[:, None], attention_mask=attention, position_ids=next_pos,
                     use_cache=True, **{cache_arg: cache})
-        cache, logits, next_pos = _cache_of(out), out.logits[:, -1].float(), next_pos + 1
+        cache, logits, next_pos = cache_of(out), out.logits[:, -1].float(), next_pos + 1
     model.train(was_training)
     responses = torch.stack(tokens, 1)  # (N, R)
     if check_every > 1:  # drop trailing steps where every row was already done
         alive = ~_done_before(responses, eos_token_id)  # (N, R)
         responses = responses[:, :int(alive.any(0).nonzero().max()) + 1]
     return torch.cat([input_ids.repeat_interleave(per_prompt, 0), responses], 1)
-
-
-def _cache_of(out):
-    cache = getattr(out, "past_key_values", None)
-    return cache if cache is not None else out.cache
 
 
 def _done_before(responses: Tensor, eos_token_id: int) -> Tensor:

@@ -34,7 +34,7 @@ from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, entrop
                       full_kl, gae, group_advantages, kl_estimate, kl_shaped_rewards, masked_mean,
                       masked_whiten, response_mask, rloo_advantages, token_logprobs)
 from dareu.prefix import can_share_prefix, grouped_logits
-from dareu.sampling import keeps_logits, sample
+from dareu.sampling import attended_positions, keeps_logits, sample
 
 log = logging.getLogger("dareu")
 
@@ -272,7 +272,7 @@ class DareUModule(UnlearnMethod):
         Positions count only attended tokens, exactly as `generate` numbered them under left
         padding (GPT-2's absolute positions would otherwise shift by the padding).
         """
-        pos = (att.cumsum(-1) - 1).clamp(min=0)  # (B, T)
+        pos = attended_positions(att)  # (B, T)
         kw: dict[str, Any] = dict(input_ids=ids, attention_mask=att, position_ids=pos,
                                   output_hidden_states=hidden)
         if self._keeps_logits:
