@@ -97,6 +97,39 @@ class PeakRSS:
         return self.peak - self.start
 
 
+def step_meter(module, cuda: bool) -> tuple[Any, list[float], list[int]]:
+    """(callback, seconds, tokens) for each DareU training step: the Lightning callback times each
+    batch (the GPU synchronised at both ends, so queued work is counted), and the module's rollout
+    is wrapped to count the tokens it generated (through EOS)."""
+    from lightning.pytorch.callbacks import Callback
+
+    times: list[float] = []
+    tokens: list[int] = []
+    rollout = module._rollout
+
+    def counted(batch, step):
+        ro = rollout(batch, step)
+        tokens.append(int(ro.mask.sum()))
+        return ro
+
+    module._rollout = counted
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    class Clock(Callback):
+        def on_train_batch_start(self, *args) -> None:
+            sync()
+            self.t0 = time.perf_counter()
+
+        def on_train_batch_end(self, *args) -> None:
+            sync()
+            times.append(time.perf_counter() - self.t0)
+
+    return Clock(), times, tokens
+
+
 def run_worker(module: str, args: list[str], timeout: float = 900) -> dict[str, Any]:
     """Run `python -m module args` in a fresh process; its last stdout line is a JSON object."""
     env = dict(os.environ, PYTHONWARNINGS="ignore", TOKENIZERS_PARALLELISM="false")

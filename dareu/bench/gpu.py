@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from dareu.bench.common import PeakRSS, classifier_reward, table, tiny_overrides, tiny_run, write_result
+from dareu.bench.common import (PeakRSS, classifier_reward, step_meter, table, tiny_overrides, tiny_run,
+                                write_result)
 
 SHAPES = {"llama-7b": 6.74e9, "llama3-8b": 8.03e9}
 
@@ -53,8 +53,6 @@ def _llama(tok, tiny: bool):
 
 
 def main(argv: list[str]) -> int:
-    from lightning.pytorch.callbacks import Callback
-
     from dareu.modules.dareu import DareUModule
     from dareu.modules.policy import Policy
     from dareu.trainer import make_trainer
@@ -93,27 +91,9 @@ def main(argv: list[str]) -> int:
 
             wb = weight_bytes(policy.model)
             module = DareUModule(run, policy, reward)
-            times, tokens = [], []
-            rollout = module._rollout
-
-            def counted(batch, step, _r=rollout):
-                ro = _r(batch, step)
-                tokens.append(int(ro.mask.sum()))
-                return ro
-
-            module._rollout = counted
-
-            class Clock(Callback):
-                def on_train_batch_start(self, *args):
-                    self.t0 = time.perf_counter()
-
-                def on_train_batch_end(self, *args):
-                    if cuda:
-                        torch.cuda.synchronize()
-                    times.append(time.perf_counter() - self.t0)
-
+            clock, times, tokens = step_meter(module, cuda)
             trainer = make_trainer(run.cfg.trainer, work / "logs", mode, max_steps=a.steps + 1, logger=False,
-                                   enable_checkpointing=False, callbacks=[Clock()])
+                                   enable_checkpointing=False, callbacks=[clock])
             trainer.fit(module)
         t, n = times[1:], tokens[1:]
         results[mode] = {"params": params, "weight_bytes": wb, "step_s": sum(t) / len(t),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from dareu.bench.common import PeakRSS, classifier_reward, tiny_overrides, tiny_run
+from dareu.bench.common import PeakRSS, classifier_reward, step_meter, tiny_overrides, tiny_run
 
 
 def worker(name: str, a, work: Path) -> dict:
@@ -68,32 +68,11 @@ def _fit_dareu(module, steps: int, callbacks=()) -> None:
 
 
 def worker_dareu(a, work: Path, algorithm: str) -> dict:
-    from lightning.pytorch.callbacks import Callback
-
     mem = PeakRSS()
     module, _ = _dareu_module(a, work, algorithm, mem)
-    times: list[float] = []
-    tokens: list[int] = []
-    rollout = module._rollout
-
-    def counted(batch, step):  # generated tokens (through EOS) of each rollout
-        ro = rollout(batch, step)
-        tokens.append(int(ro.mask.sum()))
-        return ro
-
-    module._rollout = counted
-
-    class Clock(Callback):
-        def on_train_batch_start(self, *args) -> None:
-            _sync(a)
-            self.t0 = time.perf_counter()
-
-        def on_train_batch_end(self, *args) -> None:
-            _sync(a)
-            times.append(time.perf_counter() - self.t0)
-
+    clock, times, tokens = step_meter(module, cuda=a.device == "cuda")
     with mem:  # begun in _dareu_module, before the policy loaded
-        _fit_dareu(module, a.warmup + a.steps, [Clock()])
+        _fit_dareu(module, a.warmup + a.steps, [clock])
     return {"step_s": times[a.warmup:], "tokens": tokens[a.warmup:], "peak_rss_increase": mem.increase,
             "peak_gpu": _peak_gpu(a)}
 
