@@ -117,3 +117,11 @@ def reference_gradients(path: Path, layer: str, prompts, responses) -> torch.Ten
         cols = [w] + ([module.bias.grad[:, None]] if module.bias is not None else [])
         out.append(torch.cat(cols, dim=1).flatten())
     return torch.stack(out)
+
+
+def assert_scores_own_records(attr, corpus) -> None:
+    """Raw scores are finite and put ≥ 75% of the training records on their own owner."""
+    prompts, responses = [r.prompt for r in corpus.records], [r.response for r in corpus.records]
+    raw = attr.raw_scores(prompts, responses)
+    truth = torch.tensor([attr.owners.index(r.owner) for r in corpus.records])
+    assert torch.isfinite(raw).all() and (raw.argmax(1) == truth).float().mean() >= 0.75

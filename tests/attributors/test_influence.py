@@ -11,8 +11,8 @@ from attributors.gradients import GradientTracker, Layout, batches, encode_examp
 from attributors.hessian import EKFAC, KFAC
 from dareu.data.corpus import OwnerCorpus
 from dareu.models import load_causal_lm
-from gradient_fixtures import (TEMPLATE, context, queries, reference_gradients, tiny_target,
-                               untrained)
+from gradient_fixtures import (TEMPLATE, assert_scores_own_records, context, queries,
+                               reference_gradients, tiny_target, untrained)
 
 LAYER = "transformer.h.1.attn.c_proj"  # Conv1D 32 -> 32 + bias: 1056 parameters
 
@@ -191,10 +191,7 @@ def test_qlora_4bit_attributor_model(target):
     model = attr.session(str(path)).model
     assert any(isinstance(m, bnb.nn.Linear4bit) for m in model.modules()), "base must be 4-bit"
     assert all(".lora_B." in l.name for l in attr.session(str(path)).layout.layers)
-    prompts, responses = [r.prompt for r in corpus.records], [r.response for r in corpus.records]
-    raw = attr.raw_scores(prompts, responses)
-    truth = torch.tensor([attr.owners.index(r.owner) for r in corpus.records])
-    assert torch.isfinite(raw).all() and (raw.argmax(1) == truth).float().mean() >= 0.75
+    assert_scores_own_records(attr, corpus)
 
 
 def test_bad_options_are_clear_errors(target):
