@@ -364,16 +364,14 @@ def _load_backbone(cfg: ClassifierConfig, path: str, labels: dict, device: str):
 
     from dareu.models import DTYPES
 
-    kw: dict[str, Any] = dict(dtype=DTYPES[cfg.dtype], use_safetensors=True, **labels)
-    if cfg.mode == "qlora":
-        from types import SimpleNamespace
+    from dareu.models import from_pretrained_4bit
 
-        from dareu.models import quantization_config
-
-        kw["quantization_config"] = quantization_config(SimpleNamespace(dtype=cfg.dtype))
-        kw["device_map"] = {"": str(device)}
+    kw: dict[str, Any] = dict(use_safetensors=True, **labels)
     try:
-        return AutoModelForSequenceClassification.from_pretrained(path, **kw)
+        if cfg.mode == "qlora":
+            return from_pretrained_4bit(AutoModelForSequenceClassification, path, cfg.dtype,
+                                        device, **kw)
+        return AutoModelForSequenceClassification.from_pretrained(path, dtype=DTYPES[cfg.dtype], **kw)
     except (OSError, ValueError) as e:
         raise AttributorError(f"attributor.options.backbone={path!r}: cannot load a sequence "
                               f"classifier from it ({str(e).splitlines()[0]}).") from None

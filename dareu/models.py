@@ -129,6 +129,37 @@ def quantization_config(cfg: ModelConfig) -> Any:
                               bnb_4bit_compute_dtype=DTYPES[cfg.dtype])
 
 
+def from_pretrained_4bit(auto_cls: Any, path: str | Path, dtype: str,
+                         device: str | torch.device | None, **kw: Any) -> PreTrainedModel:
+    """The one place a 4-bit (nf4) model is loaded: policy, reference, classifier backbone and
+    gradient attributors all come through here, so they behave alike on every CPU."""
+    from types import SimpleNamespace
+
+    model = auto_cls.from_pretrained(
+        str(path), quantization_config=quantization_config(SimpleNamespace(dtype=dtype)),
+        device_map={"": str(device or "cpu")}, dtype=DTYPES[dtype], **kw)
+    keep_4bit_layout(model)
+    return model
+
+
+def keep_4bit_layout(model: torch.nn.Module) -> int:
+    """Stop bitsandbytes from repacking 4-bit weights for its AVX512-BF16 CPU kernel.
+
+    On a CPU with avx512_bf16, `Linear4bit.forward` in eval mode without grad rewrites the weight in
+    place into a CPU-only layout, which (a) needs every layer's sizes to be multiples of its block
+    sizes, and (b) leaves the module broken for the training forwards that DareU interleaves with
+    no-grad generation. Turning the flag off makes every CPU take the same (portable) path; the
+    packed kernel is an inference-only speed-up (measured in docs/benchmarks.md). Returns the
+    number of 4-bit layers touched.
+    """
+    n = 0
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+            n += 1
+    return n
+
+
 def load_causal_lm(path: str | Path, cfg: ModelConfig, mode: str = "full",
                    device: str | torch.device | None = None, trainable: bool = True) -> PreTrainedModel:
     """Load a causal LM from a folder or hub id and prepare it for `mode` (full / lora / qlora).
@@ -141,13 +172,13 @@ def load_causal_lm(path: str | Path, cfg: ModelConfig, mode: str = "full",
     if _is_local(path) and adapter.is_file() and not (Path(path) / "config.json").is_file():
         raise ModelError(f"{path} holds only a LoRA adapter; point at the merged model, or at the "
                          "base model and load the adapter with peft.")
-    kw: dict[str, Any] = dict(trust_remote_code=cfg.trust_remote_code, dtype=DTYPES[cfg.dtype],
+    kw: dict[str, Any] = dict(trust_remote_code=cfg.trust_remote_code,
                               use_safetensors=None if cfg.allow_pickle else True)
-    if mode == "qlora":
-        kw["quantization_config"] = quantization_config(cfg)
-        kw["device_map"] = {"": str(device or "cpu")}
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(path), **kw)
+        if mode == "qlora":
+            model = from_pretrained_4bit(AutoModelForCausalLM, path, cfg.dtype, device, **kw)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=DTYPES[cfg.dtype], **kw)
     except Exception as e:  # corrupt weights surface as many library-specific error types
         if isinstance(e, (KeyboardInterrupt, MemoryError)):
             raise
