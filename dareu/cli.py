@@ -90,10 +90,10 @@ def _dispatch(args: argparse.Namespace) -> int | None:
     from dareu.config import load_config
     from dareu.pipeline import Run
 
-    from dareu.trainer import check_environment
+    from dareu.preflight import preflight
 
     cfg = load_config(args.recipe, args.overrides)
-    check_environment(cfg)  # no CUDA, impossible strategy combinations: refused before any write
+    preflight(cfg)  # every name, folder, file and strategy the recipe uses: before any stage writes
     run = Run(cfg)
     fn = _load(COMMANDS[args.command][0])
     if getattr(args, "resume", None) is not None:

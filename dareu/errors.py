@@ -27,3 +27,10 @@ class TrainingDiverged(DareUError):
     """Rewards or losses became NaN/inf while unlearning; the last good checkpoint is kept."""
 
     exit_code = 3
+
+
+class IncompleteRun(DareUError):
+    """A run finished its stages without some figure the recipe asked for (a method's or a model's
+    results are missing from summary.json)."""
+
+    exit_code = 4

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, Tuple, Union
 
 import torch
 
@@ -115,8 +115,13 @@ class Run:
         m = read_json(self.marker(stage))
         return m["hash"] if m else None
 
-    def stage(self, name: str, key: list[Any], fn: Callable[[], dict | None]) -> dict:
-        """Run `fn` unless a finished marker with the same config hash exists; return its result.
+    def stage(self, name: str, key: list[Any], fn: Callable[[], dict | None],
+              outputs: Sequence[Output] = ()) -> dict:
+        """Run `fn` unless it is up to date; return its result.
+
+        Up to date means: a finished marker with the same config hash exists *and* every one of
+        `outputs` is still there (a path that must exist, or `(json_path, key)` for a key that
+        must be in that JSON file), so a deleted model or summary row makes the stage run again.
 
         Under multi-process strategies (Lightning's DDP launcher re-runs the command for every
         rank) every rank runs the same stages; only rank 0 writes, and every stage — run or
@@ -125,9 +130,13 @@ class Run:
         h = config_hash(*key)
         marker = read_json(self.marker(name))
         if marker and marker.get("hash") == h:
-            log.info("stage %s: up to date (config %s), skipped", name, h)
-            barrier()
-            return marker.get("result") or {}
+            missing = from_rank_zero(missing_outputs(outputs))
+            if not missing:
+                log.info("stage %s: up to date (config %s), skipped", name, h)
+                barrier()
+                return marker.get("result") or {}
+            log.warning("stage %s: its outputs are missing (%s): running it again", name,
+                        ", ".join(missing))
         log.info("stage %s: running (config %s)", name, h)
         t0 = time.time()
         result = fn() or {}
@@ -144,6 +153,26 @@ class Run:
         for p in sorted((self.out / "stages").glob("*.json")):
             out[p.stem] = read_json(p).get("wall_s")
         return out
+
+
+Output = Union[Path, Tuple[Path, str]]
+
+
+def missing_outputs(outputs: Sequence[Output]) -> list[str]:
+    """The outputs of a stage that are not there: missing paths, or keys missing from JSON files
+    (a dotted key, `models.target`, looks into nested objects)."""
+    missing = []
+    for out in outputs:
+        if isinstance(out, tuple):
+            path, key = out
+            node = read_json(path) or {}
+            for part in key.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                missing.append(f"{key!r} in {path}")
+        elif not Path(out).exists():
+            missing.append(str(out))
+    return missing
 
 
 def model_key(cfg: Config) -> dict:

@@ -80,4 +80,12 @@ def make_trainer(cfg: TrainerConfig, log_dir: str | Path, name: str, **overrides
                               logger=CSVLogger(str(log_dir), name=name, version=""),
                               enable_checkpointing=False, enable_model_summary=False)
     kw.update(overrides)
+    if kw.get("enable_progress_bar"):
+        from lightning.pytorch.callbacks import ProgressBar
+
+        from dareu.progress import progress_bar
+
+        callbacks = list(kw.get("callbacks") or [])
+        if not any(isinstance(c, ProgressBar) for c in callbacks):
+            kw["callbacks"] = callbacks + [progress_bar()]
     return L.Trainer(**kw)

@@ -25,6 +25,7 @@ def _check_attributor_names(key: str, names: list[str]) -> None:
     from attributors.base import AttributorError, available_attributors, get_attributor_class
 
     known = available_attributors()
+    shown = names[0] if key.endswith(".name") else names  # one name, or a list of them
     for name in names:
         _check(isinstance(name, str) and name != "", key, names, "a list of attributor names")
         if name in known:
@@ -34,10 +35,10 @@ def _check_attributor_names(key: str, names: list[str]) -> None:
                 get_attributor_class(name)
                 continue
             except AttributorError as e:
-                raise ConfigError(f"{key}={names!r} is invalid: {e}") from None
+                raise ConfigError(f"{key}={shown!r} is invalid: {e}") from None
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"{key}={names!r} is invalid: {name!r} is not a known attributor.{hint} "
+        raise ConfigError(f"{key}={shown!r} is invalid: {name!r} is not a known attributor.{hint} "
                           f"Expected names drawn from {', '.join(known)} (or import paths "
                           "`package.module:Class`).")
     slugs = [attributor_slug(n) for n in names]

@@ -49,8 +49,9 @@ def headline_metrics(run: Run, model: PreTrainedModel, name: str, reward: Any = 
 
             extra = DeAttributionReward.from_run(run, directory).forget_mass(prompts, answers)
         else:
-            log.warning("%s: no fitted `%s` attributor in %s; its forget mass skipped", name,
-                        attributor, directory)
+            why = f"no fitted `{attributor}` attributor in {directory}"
+            log.warning("%s: %s unavailable: %s", name, mass_key(attributor), why)
+            means.setdefault("unavailable", {})[mass_key(attributor)] = why
             continue
         means[mass_key(attributor)] = round(float(extra.float().mean()), 4)
     log.info("%s: %s", name, means)

@@ -99,6 +99,10 @@ def evaluate_model(run: Run, model: PreTrainedModel, name: str, judge: Judge | N
     m = _measure(run, model, name, sets, fingerprint, judge or oracle_judge(run))
     ev = tofu_eval(sets, m, oracle_eval)
     summary = headline(ev, sets, run.cfg.eval.attributors)
+    # always written (maybe empty), so a rerun that filled a gap clears its old reason
+    summary["unavailable"] = unavailable(summary, run.cfg.eval.metrics, sets, m["unavailable"])
+    for key, why in summary["unavailable"].items():
+        log.warning("eval %s: %s unavailable: %s", name, key, why)
     if is_rank_zero():
         out = run.eval_dir(name)
         atomic_write_json(out / "TOFU_EVAL.json", ev)
@@ -116,6 +120,36 @@ def headline(ev: dict[str, dict], sets: EvalSets, attributors: Sequence[str] = (
     for name in attributors:
         key = mass_key(name)
         out[key] = ev[key]["agg_value"] if key in ev else None
+    return out
+
+
+# which eval.metrics group each optional headline figure needs
+NEEDS_GROUP = {"mia_auc_loss": "mia", "mia_auc_min_k": "mia", "mia_auc_zlib": "mia",
+               "privleak": "mia", "fluency_ppl": "fluency", MASS: "attribution"}
+
+
+def unavailable(summary: dict[str, Any], metrics: Sequence[str], sets: EvalSets,
+                reasons: dict[str, str]) -> dict[str, str]:
+    """{figure: why it is None} for every headline figure that has no value, so that a gap in
+    summary.json and the report always says why (never a silent blank)."""
+    out = {}
+    for key, value in summary.items():
+        if value is not None:
+            continue
+        group = NEEDS_GROUP.get(MASS if key.startswith(MASS) else key)
+        if group and group not in metrics:
+            out[key] = f"not requested (eval.metrics has no `{group}`)"
+        elif key in reasons:
+            out[key] = reasons[key]
+        elif group == "mia" and not sets.holdout:
+            out[key] = "the corpus has no holdout owners, which membership inference compares with"
+        elif key in ("forget_truth_ratio", "forget_quality"):
+            out[key] = ("the forget records carry no paraphrased and perturbed answers, which the "
+                        "truth ratio (and forget quality, its KS test) needs")
+        elif key == "forget_prob" or key.startswith("forget_") and not sets.forget:
+            out[key] = "the evaluation has no forget records"
+        else:
+            out[key] = "its inputs were not measured (see TOFU_EVAL.json for the parts present)"
     return out
 
 
@@ -140,23 +174,28 @@ def _measure(run: Run, model: PreTrainedModel, name: str, sets: EvalSets, finger
         "scores": measure.cached(parts / "scores.json",
                                  base + [cfg.model.max_length, e.mia_k, bool(sets.holdout)],
                                  lambda: measure.teacher_forced(run, model, sets)),
-        "fluency": None, "mass": None, "extra_mass": {},
+        "fluency": None, "mass": None, "extra_mass": {}, "unavailable": {},
     }
     forget_answers = m["answers"].get("forget", [])
+    if not forget_answers:
+        for key in ("fluency_ppl", MASS, *(mass_key(a) for a in e.attributors)):
+            m["unavailable"][key] = "the evaluation has no forget answers to score"
     if "fluency" in e.metrics and forget_answers:
         m["fluency"] = measure.cached(
             parts / "fluency.json", answers_key + [judge.fingerprint, cfg.model.max_length],
             lambda: measure.fluency(run, judge.model, sets, forget_answers))
     if "attribution" in e.metrics and forget_answers:
-        m["mass"] = _mass(run, parts, answers_key, sets, forget_answers)
-        m["extra_mass"] = _extra_mass(run, name, parts, answers_key, sets, forget_answers, m["mass"])
+        m["mass"] = _mass(run, parts, answers_key, sets, forget_answers, m["unavailable"])
+        m["extra_mass"] = _extra_mass(run, name, parts, answers_key, sets, forget_answers, m["mass"],
+                                      m["unavailable"])
     return m
 
 
-def _mass(run: Run, parts, answers_key: list, sets: EvalSets, forget_answers: list[str]):
-    if not run.attributor_dir.exists():
-        log.warning("eval: no fitted attributor in %s; forget_attribution_mass skipped "
-                    "(run `dareu fit-attributor` first)", run.attributor_dir)
+def _mass(run: Run, parts, answers_key: list, sets: EvalSets, forget_answers: list[str],
+          gaps: dict[str, str]):
+    if not (run.attributor_dir / "attributor.json").is_file():
+        gaps[MASS] = (f"no fitted attributor in {run.attributor_dir} (run `dareu fit-attributor` "
+                      "first)")
         return None
     key = answers_key + [run.cfg.attributor, folder_fingerprint(run.attributor_dir)]
     return measure.cached(parts / "mass.json", key,
@@ -164,7 +203,8 @@ def _mass(run: Run, parts, answers_key: list, sets: EvalSets, forget_answers: li
 
 
 def _extra_mass(run: Run, model: str, parts: Path, answers_key: list, sets: EvalSets,
-                forget_answers: list[str], reward_mass: list[float] | None) -> dict[str, list[float]]:
+                forget_answers: list[str], reward_mass: list[float] | None,
+                gaps: dict[str, str]) -> dict[str, list[float]]:
     """{attributor slug: per-item forget mass} for each attributor of eval.attributors, on the
     same greedy forget answers; the reward's attributor reuses `reward_mass`."""
     out = {}
@@ -173,11 +213,13 @@ def _extra_mass(run: Run, model: str, parts: Path, answers_key: list, sets: Eval
         if name == run.cfg.attributor.name:
             if reward_mass is not None:
                 out[slug] = reward_mass
+            else:
+                gaps[mass_key(name)] = gaps.get(MASS, "the reward's attributor gave no mass")
             continue
         directory = run.eval_attributor_dir(name)
         if not (directory / "attributor.json").is_file():
-            log.warning("eval: no fitted `%s` attributor in %s; %s skipped (run `dareu "
-                        "fit-attributor` first)", name, directory, mass_key(name))
+            gaps[mass_key(name)] = (f"no fitted `{name}` attributor in {directory} (run `dareu "
+                                    "fit-attributor` first)")
             continue
         # the masking / `sees` settings it was fitted with, not the reward attributor's options
         key = answers_key + [replace(run.cfg.attributor, name=name, options={}),

@@ -51,7 +51,9 @@ def evaluate(run: Run) -> dict:
         key = [cfg.eval, cfg.data, cfg.run.seed, cfg.model.max_length, cfg.attributor, fingerprint,
                judge.fingerprint, attributors]
         results[name] = run.stage(f"eval-{name}", key,
-                                  lambda: _evaluate_one(run, name, path, fingerprint, judge))
+                                  lambda: _evaluate_one(run, name, path, fingerprint, judge),
+                                  outputs=[run.eval_dir(name) / "TOFU_SUMMARY.json",
+                                           (run.out / "summary.json", f"models.{name}")])
     return results
 
 

@@ -62,9 +62,8 @@ def fit_one(run: Run, acfg: AttributorConfig, directory: Path, stage: str, summa
     if attributor.uses_target:
         _require(run.target_dir / "config.json", "the target model", run)
         key.append(run.stage_hash("target"))
-    if not (directory / "attributor.json").is_file():
-        run.marker(stage).unlink(missing_ok=True)  # outputs gone: the marker must not skip the fit
-    return run.stage(stage, key, lambda: _fit(run, attributor, directory, summary_key))
+    return run.stage(stage, key, lambda: _fit(run, attributor, directory, summary_key),
+                     outputs=[directory / "attributor.json", (run.out / "summary.json", f"models.{summary_key}")])
 
 
 def _context(run: Run) -> AttributorContext:

@@ -26,14 +26,19 @@ def prepare(run: Run) -> dict:
     corpus = run.corpus
     key = [cfg.data, model_key(cfg), cfg.finetune, cfg.run.seed]
     if not (cfg.model.tokenizer_path or cfg.model.path or cfg.model.base_path):
-        run.stage("tokenizer", key[:2] + [cfg.run.seed], lambda: _train_tokenizer(run))
+        run.stage("tokenizer", key[:2] + [cfg.run.seed], lambda: _train_tokenizer(run),
+                  outputs=[run.out / "tokenizer" / "tokenizer_config.json"])
     extra = corpus.test if cfg.finetune.include_test_sets else []
     if not cfg.model.path:
-        run.stage("target", key, lambda: _finetune(run, "target", corpus.records + extra))
+        run.stage("target", key, lambda: _finetune(run, "target", corpus.records + extra),
+                  outputs=[run.target_dir / "config.json"])
     if not cfg.model.oracle_path:
-        run.stage("oracle", key, lambda: _finetune(run, "oracle", corpus.retain + extra))
+        run.stage("oracle", key, lambda: _finetune(run, "oracle", corpus.retain + extra),
+                  outputs=[run.oracle_dir / "config.json"])
     eval_key = key + [cfg.eval, run.stage_hash("target"), run.stage_hash("oracle")]
-    return run.stage("prepare-eval", eval_key, lambda: _evaluate_rouge(run))
+    summary = run.out / "summary.json"
+    return run.stage("prepare-eval", eval_key, lambda: _evaluate_rouge(run),
+                     outputs=[(summary, "models.target"), (summary, "models.oracle")])
 
 
 def _train_tokenizer(run: Run) -> dict:

@@ -148,6 +148,12 @@ def _document(run: Run, models: dict[str, dict], made: dict[str, str],
         blocks += [Table(header, rows, _best_cells(models, columns)), Paragraph(BEST_NOTE)]
         if extra:
             blocks.append(Paragraph(_mass_note(run, list(extra))))
+        shown = {key for key, _, _ in columns}
+        gaps = [f"{m}: {key} — {why}" for m, s in models.items()
+                for key, why in (s.get("unavailable") or {}).items() if key in shown]
+        if gaps:
+            blocks += [Paragraph("A dash marks a figure that could not be computed:"),
+                       Code("\n".join(gaps), "text")]
     else:
         blocks.append(Paragraph("No model has been evaluated yet: run `dareu evaluate RECIPE`."))
     blocks += [Image(f"plots/{f}", caption) for f, caption in made.items()]

@@ -40,8 +40,15 @@ def unlearn(run: Run, resume: str | Path | None = None) -> dict:
     for name in cfg.unlearn.methods:
         method = get_method(name)
         results[name] = run.stage(f"unlearn-{name}", stage_key(run, name, method.uses_attributor),
-                                  lambda: _unlearn_one(run, name, explicit.pop() if explicit else None))
+                                  lambda: _unlearn_one(run, name, explicit.pop() if explicit else None),
+                                  outputs=[run.method_dir(name) / saved_model_file(cfg.model.mode)])
     return results
+
+
+def saved_model_file(mode: str) -> str:
+    """The file that proves a method's model was saved (Policy.save): the full model's config, or
+    the adapter's (a merged copy, when asked for, is written beside it in the same rename)."""
+    return "config.json" if mode == "full" else "adapter/adapter_config.json"
 
 
 def stage_key(run: Run, name: str, uses_attributor: bool) -> list:

@@ -154,3 +154,48 @@ def test_report_cli_rebuilds_the_run_and_refuses_other_folders(evaluated, tmp_pa
 def test_summary_is_valid_json_without_nan(evaluated):
     text = (evaluated / "summary.json").read_text()
     json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in summary.json"))
+
+
+def test_deleted_outputs_make_their_stages_run_again(evaluated, tmp_path):
+    """Markers alone do not make a stage up to date: its outputs must be there too."""
+    from dareu.stages.run_all import run_all
+
+    run = _copy(evaluated, tmp_path)
+    shutil.rmtree(run.out / "methods")
+    shutil.rmtree(run.out / "eval")
+    run_all(run)
+    assert (run.out / "methods" / "grad_ascent" / "config.json").is_file()
+    models = read_json(run.out / "summary.json")["models"]
+    for name in ("oracle", "target", "grad_ascent"):
+        assert (run.out / "eval" / name / "TOFU_SUMMARY.json").is_file(), name
+        assert models[name]["retain_rouge"] is not None, name
+
+
+def test_a_run_missing_a_methods_figures_exits_non_zero_naming_it(evaluated, tmp_path, monkeypatch,
+                                                                   capsys):
+    from dareu.stages import unlearn as unlearn_mod
+
+    run = _copy(evaluated, tmp_path)
+    shutil.rmtree(run.out / "methods")  # and the method, rerun, saves nothing (a broken plugin)
+    monkeypatch.setattr(unlearn_mod, "_unlearn_one", lambda run, name, resume: {})
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("{}\n")
+    code = cli_main(["run", str(recipe), *TINY, f"run.output_dir={run.out}"])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "grad_ascent" in err and "dareu: run done" not in err
+
+
+def test_a_figure_that_cannot_be_computed_says_why(evaluated, tmp_path):
+    """No silent gaps: a missing attributor leaves the forget mass unavailable with its reason,
+    in summary.json and in the report."""
+    run = _copy(evaluated, tmp_path)
+    shutil.rmtree(run.out / "attributor")
+    shutil.rmtree(run.out / "eval" / "grad_ascent")
+    evaluate_mod.evaluate(run)
+    row = read_json(run.out / "summary.json")["models"]["grad_ascent"]
+    assert row["forget_attribution_mass"] is None
+    assert "no fitted attributor" in row["unavailable"]["forget_attribution_mass"]
+    report(run)
+    md = (run.out / "report.md").read_text()
+    assert "grad_ascent: forget_attribution_mass — no fitted attributor" in md

@@ -122,5 +122,8 @@ def test_run_all_runs_the_stages_in_order(monkeypatch, tmp_path):
     for mod, name in ((pr, "prepare"), (fa, "fit_attributor"), (ev, "evaluate"), (rp, "report")):
         monkeypatch.setattr(mod, name, lambda run, name=name: calls.append(name) or {})
     monkeypatch.setattr(unlearn_mod, "unlearn", lambda run, resume=None: calls.append(("unlearn", resume)) or {})
-    run_all(tiny_run(tmp_path), resume="x.ckpt")
+    from dareu.errors import IncompleteRun
+
+    with pytest.raises(IncompleteRun, match="oracle, target, dareu"):  # the stubs wrote no figures
+        run_all(tiny_run(tmp_path), resume="x.ckpt")
     assert calls == ["prepare", "fit_attributor", ("unlearn", "x.ckpt"), "evaluate", "report"]

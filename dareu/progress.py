@@ -1,0 +1,33 @@
+"""The training progress bar: Lightning's own, labelled for step-bounded runs.
+
+Unlearning runs are bounded by `max_steps` with `max_epochs=-1`, for which Lightning's rich bar
+reads `Epoch 2/-2`; this one reads `Epoch 2 · 60 steps` there, and as Lightning's elsewhere.
+"""
+
+from __future__ import annotations
+
+from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.utilities.imports import _RICH_AVAILABLE
+
+
+def _describe(trainer, current_epoch: int) -> str:
+    if trainer.max_epochs is None or trainer.max_epochs < 0:
+        return f"Epoch {current_epoch} · {trainer.max_steps} steps"
+    return f"Epoch {current_epoch}/{trainer.max_epochs - 1}"
+
+
+class StepRichProgressBar(RichProgressBar):
+    def _get_train_description(self, current_epoch: int) -> str:
+        text = _describe(self.trainer, current_epoch)
+        return f"{text:{len(self.validation_description)}}"
+
+
+class StepTQDMProgressBar(TQDMProgressBar):
+    def on_train_epoch_start(self, trainer, *args) -> None:
+        super().on_train_epoch_start(trainer, *args)
+        self.train_progress_bar.set_description(_describe(trainer, trainer.current_epoch))
+
+
+def progress_bar() -> ProgressBar:
+    """The bar Lightning would pick (rich when installed), with the step-aware label."""
+    return StepRichProgressBar() if _RICH_AVAILABLE else StepTQDMProgressBar()
