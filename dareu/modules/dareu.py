@@ -6,6 +6,7 @@ One training step is one rollout, then a few optimiser updates on it:
 2. reward r_i = −(attributor's mass on the forget owners for response i)                   (N,)
 3. reference log-probs of the sampled tokens in one no-grad pass (old log-probs too, when
    a rollout is used for more than one update)                                              (N, R)
+   and with them the degenerate-text guard: r_i −= w · penalty(per-token NLL under the reference)
 4. `ppo_epochs` × `minibatches` updates of the clipped surrogate:
    grpo / rloo: group / leave-one-out advantages, + β·KL(policy ‖ reference) in the loss;
    ppo: value head, KL folded into per-token rewards, GAE, clipped value loss;
@@ -26,13 +27,14 @@ from torch import Tensor, nn
 
 from dareu.data.formatting import IGNORE, encode_pair, pad_batch
 from dareu.data.streams import BatchStream, SeededCycle
-from dareu.errors import TrainingDiverged
+from dareu.errors import PolicyCollapsed, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, entropy_from_logits,
-                      full_kl, gae, group_advantages, kl_estimate, kl_shaped_rewards, masked_mean,
-                      masked_whiten, response_mask, rloo_advantages, token_logprobs)
+                      fluency_penalty, fluency_threshold, full_kl, gae, group_advantages, kl_estimate,
+                      kl_shaped_rewards, masked_mean, masked_whiten, response_mask, response_nll,
+                      rloo_advantages, token_logprobs)
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
 
@@ -60,8 +62,10 @@ class DareUModule(UnlearnMethod):
     """Mean response length (tokens, EOS included) under which a step counts as collapsed."""
     COLLAPSE_MIN_ENTROPY = 0.05
     """Mean token entropy (nats) under which a step counts as collapsed."""
+    COLLAPSE_MAX_DEGENERATE = 0.5
+    """Share of a step's answers with a fluency penalty ≥ ½ above which the step counts as collapsed."""
     COLLAPSE_PATIENCE = 3
-    """Consecutive collapsed steps before the loud warning."""
+    """Consecutive collapsed steps before the run stops (or warns, with unlearn.on_collapse=warn)."""
 
     def __init__(self, run, policy, reward: Reward) -> None:
         super().__init__(run, policy)
@@ -84,6 +88,7 @@ class DareUModule(UnlearnMethod):
         self._keeps_logits = keeps_logits(policy.model)
         self.rollouts_done = 0
         self._collapse_streak = 0
+        self.fluency_threshold: float | None = None  # τ of the fluency guard, set on the first rollout
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -132,6 +137,7 @@ class DareUModule(UnlearnMethod):
             ref_logits, _ = self._response_logits(ref, ro)
         ro.ref_logp = token_logprobs(ref_logits, responses, u.temperature)
         del ref_logits
+        self._guard(ro)
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
             logits, hidden = self._response_logits(self.policy.model, ro,
                                                    hidden=self.value_head is not None)
@@ -141,11 +147,26 @@ class DareUModule(UnlearnMethod):
             self._advantages(ro)
         return ro
 
+    def _guard(self, ro: Rollout) -> None:
+        """Degenerate text pays: r −= fluency_weight · penalty(per-token NLL under the reference),
+        the full penalty for responses under min_response_tokens (dareu.rl.fluency)."""
+        u = self.cfg.unlearn
+        nll = response_nll(ro.ref_logp, ro.mask)  # (N,)
+        if self.fluency_threshold is None:  # the first rollout is the reference's own answers
+            tau = torch.tensor(fluency_threshold(nll, u.fluency_margin), device=self.device)
+            if self.trainer.world_size > 1:  # every rank judges on the same scale
+                tau = self.trainer.strategy.reduce(tau, reduce_op="mean")
+            self.fluency_threshold = float(tau)
+        ro.penalty = fluency_penalty(nll, ro.mask.sum(1), self.fluency_threshold, u.fluency_width,
+                                     u.min_response_tokens)  # (N,)
+        if u.fluency_weight > 0:
+            ro.rewards = ro.rewards - u.fluency_weight * ro.penalty
+
     def _advantages(self, ro: Rollout) -> None:
         """grpo / rloo: from the rewards alone; ppo: KL-shaped token rewards → GAE."""
         u = self.cfg.unlearn
         if u.algorithm == "grpo":
-            ro.advantages = group_advantages(ro.rewards, u.group_size)  # (N,)
+            ro.advantages = group_advantages(ro.rewards, u.group_size, u.advantage_scale)  # (N,)
         elif u.algorithm == "rloo":
             ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
         else:
@@ -343,7 +364,9 @@ class DareUModule(UnlearnMethod):
         kl = kl_estimate(ro.old_logp, ro.ref_logp, self.cfg.unlearn.kl_estimator)  # (N, R)
         metrics = {"reward_mean": ro.rewards.mean(), "reward_std": reward_std,
                    "forget_mass": ro.forget_mass.mean(), "kl": masked_mean(kl, ro.mask),
-                   "response_len": ro.mask.sum(1).float().mean(), **stats}
+                   "response_len": ro.mask.sum(1).float().mean(),
+                   "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
+                   "advantage_abs": ro.advantages.abs().mean(), **stats}
         values = torch.stack([v.float() for v in metrics.values()])
         if self.trainer.world_size > 1:
             values = self.trainer.strategy.reduce(values, reduce_op="mean")
@@ -355,17 +378,27 @@ class DareUModule(UnlearnMethod):
             # one row per rollout, numbered like Lightning numbers logged batches (0, 1, ...)
             self.logger.log_metrics({**self.step_metrics, "epoch": self.current_epoch},
                                     step=self.rollouts_done - 1)
-        self._watch_collapse(self.step_metrics["response_len"], self.step_metrics["entropy"])
+        m = self.step_metrics
+        self._watch_collapse(m["response_len"], m["entropy"], m["degenerate"])
 
-    def _watch_collapse(self, response_len: float, entropy: float) -> None:
-        collapsed = response_len < self.COLLAPSE_MIN_LEN or entropy < self.COLLAPSE_MIN_ENTROPY
+    def _watch_collapse(self, response_len: float, entropy: float, degenerate: float = 0.0) -> None:
+        """Empty (short), near-deterministic, or mostly degenerate answers (the fluency guard's
+        penalty ≥ ½ for most of them) for COLLAPSE_PATIENCE steps in a row: stop, or warn."""
+        collapsed = (response_len < self.COLLAPSE_MIN_LEN or entropy < self.COLLAPSE_MIN_ENTROPY
+                     or degenerate > self.COLLAPSE_MAX_DEGENERATE)
         self._collapse_streak = self._collapse_streak + 1 if collapsed else 0
         if self._collapse_streak == self.COLLAPSE_PATIENCE:
-            msg = (f"DareU: the policy collapsed for {self.COLLAPSE_PATIENCE} steps in a row "
-                   f"(mean response length {response_len:.2f} tokens, entropy {entropy:.3f} nats) "
-                   f"at step {self.rollouts_done}: it is gaming the attributor with empty or "
-                   "degenerate answers. Raise unlearn.beta or unlearn.retain_weight, or lower "
-                   "unlearn.lr.")
+            stop = self.cfg.unlearn.on_collapse == "stop"
+            msg = (f"DareU: the policy collapsed for {self.COLLAPSE_PATIENCE} steps in a row at "
+                   f"step {self.rollouts_done} (mean response length {response_len:.2f} tokens, "
+                   f"entropy {entropy:.3f} nats, {degenerate:.0%} of the answers degenerate under "
+                   "the reference): it is gaming the attributor with empty or degenerate answers. "
+                   "Raise unlearn.beta, unlearn.retain_weight or unlearn.fluency_weight, or lower "
+                   "unlearn.lr" + (f"; the last good checkpoint is kept in {self._checkpoint_dir}. "
+                                   "Set unlearn.on_collapse=warn to go on regardless." if stop
+                                   else "."))
+            if stop:
+                raise PolicyCollapsed(msg)
             warnings.warn(msg, CollapseWarning, stacklevel=2)
             log.warning(msg)
 
@@ -385,12 +418,14 @@ class DareUModule(UnlearnMethod):
         state = checkpoint["state_dict"]
         checkpoint["state_dict"] = {k: v for k, v in state.items() if k in trainable}
         checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
-                               "collapse_streak": self._collapse_streak}
+                               "collapse_streak": self._collapse_streak,
+                               "fluency_threshold": self.fluency_threshold}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("dareu", {})
         self.rollouts_done = int(state.get("rollouts_done", 0))
         self._collapse_streak = int(state.get("collapse_streak", 0))
+        self.fluency_threshold = state.get("fluency_threshold")
 
 
 def _disable_dropout(policy: nn.Module) -> None:

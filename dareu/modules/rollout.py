@@ -22,6 +22,7 @@ class Rollout:
     old_values: Tensor | None = None  # (N, R) ppo only
     advantages: Tensor | None = None  # (N,) grpo / rloo, (N, R) ppo
     returns: Tensor | None = None  # (N, R) ppo only
+    penalty: Tensor | None = None  # (N,) degenerate-text penalty in [0, 1] (dareu.rl.fluency)
     group_size: int = 1  # rows come in blocks of this many responses to one prompt (1: unknown)
 
     @property

@@ -66,7 +66,8 @@ def tug_of_war(models: dict[str, dict], path: Path) -> bool:
     return _save(fig, path)
 
 
-def read_training_log(csv_path: Path, prefixes=("reward", "forget_mass", "kl", "retain_kl"), max_curves: int = 6
+def read_training_log(csv_path: Path, prefixes=("reward", "forget_mass", "kl", "retain_kl",
+                                                "advantage_abs", "fluency_penalty"), max_curves: int = 8
                       ) -> dict[str, tuple[list, list]]:
     """Columns of a Lightning CSVLogger file whose name (less a `train/` or `train_` prefix)
     starts with one of `prefixes`, as (steps, values), skipping the rows where the column is

@@ -1,6 +1,7 @@
 """Pure-tensor RL maths: log-probs, KL, advantages, PPO/GRPO losses, sequence masks."""
 
 from dareu.rl.advantages import gae, group_advantages, kl_shaped_rewards, rloo_advantages
+from dareu.rl.fluency import fluency_penalty, fluency_threshold, response_nll
 from dareu.rl.kl import full_kl, kl_estimate, token_full_kl
 from dareu.rl.logprobs import (
     entropy_from_logits,
@@ -19,6 +20,8 @@ __all__ = [
     "clipped_policy_loss",
     "clipped_value_loss",
     "entropy_from_logits",
+    "fluency_penalty",
+    "fluency_threshold",
     "full_kl",
     "gae",
     "group_advantages",
@@ -30,6 +33,7 @@ __all__ = [
     "masked_var",
     "masked_whiten",
     "response_mask",
+    "response_nll",
     "rloo_advantages",
     "sequence_logprob",
     "shift_for_causal_lm",

@@ -116,7 +116,7 @@ def _plots(run: Run, models: dict[str, dict], extra: list[str] = ()) -> dict[str
         "forget_quality_vs_utility.png": ("Forget quality (log) vs model utility",
                                           lambda p: plots.forget_quality_vs_utility(models, p)),
         "tug_of_war.png": ("Tug-of-War vs the oracle", lambda p: plots.tug_of_war(models, p)),
-        "dareu_training.png": ("DareU reward, forget mass and KL over training steps",
+        "dareu_training.png": ("DareU reward, forget mass, KL, advantage size and fluency penalty over training steps",
                                lambda p: plots.training_curves(
                                    plots.read_training_log(run.out / "logs" / "dareu" / "metrics.csv"), p)),
         "forget_mass_distribution.png": ("Forget-owner attribution mass per forget answer",

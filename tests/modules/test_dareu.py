@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from dareu.config import load_config
 from dareu.data.streams import SeededCycle
-from dareu.errors import ConfigError, TrainingDiverged
+from dareu.errors import ConfigError, PolicyCollapsed, TrainingDiverged
 from dareu.generation import encode_prompts
 from dareu.models import build_tiny_model, train_tokenizer
 from dareu.modules.dareu import CollapseWarning, DareUModule
@@ -29,8 +29,10 @@ TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
         "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
         "unlearn.prompts_per_step=4", "unlearn.group_size=4", "unlearn.max_new_tokens=12",
         "unlearn.retain_batch_size=4"]
-# a fast learner for the toy problem: no anchor, one update per rollout
-TOY = ["unlearn.lr=5e-2", "unlearn.beta=0", "unlearn.retain_weight=0", "unlearn.ppo_epochs=1"]
+# a fast learner for the toy problem: no anchor, no fluency guard, one update per rollout; it
+# collapses onto vowel tokens by design, so collapse only warns
+TOY = ["unlearn.lr=5e-2", "unlearn.beta=0", "unlearn.retain_weight=0", "unlearn.ppo_epochs=1",
+       "unlearn.fluency_weight=0", "unlearn.on_collapse=warn"]
 
 
 class VowelReward:
@@ -160,6 +162,41 @@ def test_collapse_warns_loudly(base):
     module = make(base, TOY + ["unlearn.max_new_tokens=1"])
     with pytest.warns(CollapseWarning, match="collapsed for 3 steps in a row"):
         fit(module, steps=3)
+
+
+def test_collapse_stops_the_run_by_default(base):
+    module = make(base, TOY[:-1] + ["unlearn.max_new_tokens=1"])
+    with pytest.raises(PolicyCollapsed, match="on_collapse=warn") as e:
+        fit(module, steps=5)
+    assert e.value.exit_code == 5 and module.rollouts_done == 3
+
+
+class ZeroMass(VowelReward):
+    """An attributor that sees nothing: every response has mass 0 (gibberish included)."""
+
+    def forget_mass(self, prompts, responses):
+        return torch.zeros(len(responses))
+
+
+def test_fluency_guard_prices_degenerate_answers_and_gibberish_stops_the_run(base):
+    # margin -100: every answer is far less fluent than the threshold -> penalty 1 for all
+    module = make(base, ["unlearn.fluency_margin=-100", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    with pytest.raises(PolicyCollapsed, match="100% of the answers degenerate"):
+        fit(module, steps=4)
+    assert module.step_metrics["reward_mean"] == pytest.approx(-1.0)  # −0 mass − 1 · penalty 1
+    # a generous margin: the policy's own answers are fluent, nothing is charged
+    module = make(base, ["unlearn.fluency_margin=100", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    rows = fit(module, steps=2)
+    assert all(r["fluency_penalty"] == 0 and r["reward_mean"] == 0 for r in rows)
+    assert module.fluency_threshold is not None
+
+
+@pytest.mark.parametrize("scale", ["std", "none"])
+def test_advantage_scale_sets_the_grpo_advantage_size(base, scale):
+    rows = fit(make(base, TOY + [f"unlearn.advantage_scale={scale}"]), steps=2)
+    size = rows[0]["advantage_abs"]
+    # the vowel reward's groups spread by ~0.1: std-scaled advantages are O(1), centred ones O(0.1)
+    assert (size > 0.5) if scale == "std" else (size < 0.3), size
 
 
 def test_resume_equals_an_uninterrupted_run(base, tmp_path):
