@@ -24,6 +24,9 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
+    def __post_init__(self) -> None:
+        self.finetune.resolve(self.model)  # defaults that depend on the model kind
+
     @property
     def output_dir(self) -> Path:
         return Path(self.run.output_dir)

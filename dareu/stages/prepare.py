@@ -56,20 +56,21 @@ def _finetune(run: Run, name: str, records: list) -> dict:
     from dareu.data.modules import QADataModule
     from dareu.models import build_tiny_model, load_causal_lm, merged_model, is_peft
     from dareu.modules.finetune import FinetuneModule
-    from dareu.trainer import make_trainer
+    from dareu.trainer import make_trainer, resolve_device
 
-    cfg = run.cfg
+    cfg, ft = run.cfg, run.cfg.finetune
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     if cfg.model.base_path:
-        model = load_causal_lm(cfg.model.base_path, cfg.model, mode=cfg.finetune.mode)
+        device = resolve_device(cfg.trainer) if ft.mode == "qlora" else None  # 4-bit loads in place
+        model = load_causal_lm(cfg.model.base_path, cfg.model, mode=ft.mode, device=device)
     else:
         model = build_tiny_model(cfg.model, run.tokenizer, cfg.run.seed)
-    ft = cfg.finetune
     data = QADataModule(records, run.tokenizer, cfg.data.template, cfg.model.max_length,
                         ft.batch_size, cfg.run.seed, cfg.data.chat_template)
     module = FinetuneModule(model, ft.lr, ft.weight_decay, ft.warmup_ratio)
     trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_epochs=ft.epochs)
-    log.info("finetuning %s on %d records for %d epochs", name, len(records), ft.epochs)
+    log.info("finetuning %s (%s, from %s) on %d records: %d epochs, lr %g, batch %d", name, ft.mode,
+             cfg.model.base_path or "scratch", len(records), ft.epochs, ft.lr, ft.batch_size)
     trainer.fit(module, datamodule=data)
     if trainer.is_global_zero:
         final = merged_model(model, cfg.model, cfg.model.base_path) if is_peft(model) else model
