@@ -13,6 +13,7 @@ import lightning as L
 from dareu.errors import ConfigError
 from dareu.io import atomic_dir, update_summary
 from dareu.pipeline import Run, is_rank_zero, model_key
+from dareu.trainer import training_key
 
 log = logging.getLogger("dareu")
 
@@ -24,7 +25,7 @@ def prepare(run: Run) -> dict:
                           "model.oracle_path to a retain-only model, or model.base_path to the model "
                           "the target was finetuned from so DareU can finetune the oracle.")
     corpus = run.corpus
-    key = [cfg.data, model_key(cfg), cfg.finetune, cfg.run.seed]
+    key = [cfg.data, model_key(cfg), cfg.finetune, cfg.run.seed, *training_key(cfg.trainer)]
     if not (cfg.model.tokenizer_path or cfg.model.path or cfg.model.base_path):
         run.stage("tokenizer", key[:2] + [cfg.run.seed], lambda: _train_tokenizer(run),
                   outputs=[run.out / "tokenizer" / "tokenizer_config.json"])
@@ -69,8 +70,9 @@ def _finetune(run: Run, name: str, records: list) -> dict:
                         ft.batch_size, cfg.run.seed, cfg.data.chat_template)
     module = FinetuneModule(model, ft.lr, ft.weight_decay, ft.warmup_ratio)
     trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_epochs=ft.epochs)
-    log.info("finetuning %s (%s, from %s) on %d records: %d epochs, lr %g, batch %d", name, ft.mode,
-             cfg.model.base_path or "scratch", len(records), ft.epochs, ft.lr, ft.batch_size)
+    log.info("finetuning %s (%s, from %s) on %d records: %d epochs, lr %g, global batch %d (%d per "
+             "rank × %d ranks)", name, ft.mode, cfg.model.base_path or "scratch", len(records),
+             ft.epochs, ft.lr, ft.batch_size * trainer.world_size, ft.batch_size, trainer.world_size)
     trainer.fit(module, datamodule=data)
     if trainer.is_global_zero:
         final = merged_model(model, cfg.model, cfg.model.base_path) if is_peft(model) else model
