@@ -63,7 +63,7 @@ def _finetune(run: Run, name: str, records: list) -> dict:
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     if cfg.model.base_path:
         device = resolve_device(cfg.trainer) if ft.mode == "qlora" else None  # 4-bit loads in place
-        model = load_causal_lm(cfg.model.base_path, cfg.model, mode=ft.mode, device=device)
+        model = load_causal_lm(run.base_dir, cfg.model, mode=ft.mode, device=device)
     else:
         model = build_tiny_model(cfg.model, run.tokenizer, cfg.run.seed)
     data = QADataModule(records, run.tokenizer, cfg.data.template, cfg.model.max_length,
@@ -75,7 +75,7 @@ def _finetune(run: Run, name: str, records: list) -> dict:
              ft.epochs, ft.lr, ft.batch_size * trainer.world_size, ft.batch_size, trainer.world_size)
     trainer.fit(module, datamodule=data)
     if trainer.is_global_zero:
-        final = merged_model(model, cfg.model, cfg.model.base_path) if is_peft(model) else model
+        final = merged_model(model, cfg.model, run.base_dir) if is_peft(model) else model
         with atomic_dir(run.out / name) as tmp:
             final.save_pretrained(tmp, safe_serialization=True)
             run.tokenizer.save_pretrained(tmp)
