@@ -6,12 +6,14 @@ the corresponding finetune is skipped.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import lightning as L
 
 from dareu.errors import ConfigError
 from dareu.io import atomic_dir, update_summary
+from dareu.models import eval_mode
 from dareu.pipeline import Run, is_rank_zero, model_key
 from dareu.trainer import training_key
 
@@ -36,7 +38,8 @@ def prepare(run: Run) -> dict:
     if not cfg.model.oracle_path:
         run.stage("oracle", key, lambda: _finetune(run, "oracle", corpus.retain + extra),
                   outputs=[run.oracle_dir / "config.json"])
-    eval_key = key + [cfg.eval, run.stage_hash("target"), run.stage_hash("oracle")]
+    eval_key = key + [cfg.eval, run.stage_hash("target"), run.stage_hash("oracle"),
+                      *(["nf4"] if eval_mode(cfg.model) == "qlora" else [])]
     summary = run.out / "summary.json"
     return run.stage("prepare-eval", eval_key, lambda: _evaluate_rouge(run),
                      outputs=[(summary, "models.target"), (summary, "models.oracle")])
@@ -80,22 +83,29 @@ def _finetune(run: Run, name: str, records: list) -> dict:
             final.save_pretrained(tmp, safe_serialization=True)
             run.tokenizer.save_pretrained(tmp)
     loss = trainer.callback_metrics.get("train_loss")
-    return {"records": len(records), "final_train_loss": round(float(loss), 4) if loss is not None else None}
+    return {"records": len(records), "mode": ft.mode, "epochs": ft.epochs, "lr": ft.lr,
+            "optimizer_steps": int(trainer.global_step),
+            "final_train_loss": round(float(loss), 4) if loss is not None else None}
 
 
 def _evaluate_rouge(run: Run) -> dict:
     from dareu.eval.answers import rouge_by_split
+    from dareu.eval.sets import spread
     from dareu.models import load_causal_lm
     from dareu.trainer import resolve_device
 
     cfg, corpus = run.cfg, run.corpus
     device = resolve_device(cfg.trainer)
-    splits = {"forget": corpus.forget, "retain": corpus.retain, "test": corpus.test}
+    splits = {name: spread(records, cfg.eval.max_items) for name, records in
+              (("forget", corpus.forget), ("retain", corpus.retain), ("test", corpus.test))}
     result = {}
     for name, path in (("target", run.target_dir), ("oracle", run.oracle_dir)):
-        model = load_causal_lm(path, cfg.model, mode="full", device=device, trainable=False)
+        model = load_causal_lm(path, cfg.model, mode=eval_mode(cfg.model), device=device,
+                               trainable=False)
         means, _ = rouge_by_split(model, run.tokenizer, splits, run.prompt_text,
                                   cfg.eval.max_new_tokens, cfg.eval.batch_size)
+        del model  # one model in memory at a time
+        gc.collect()
         if is_rank_zero():
             update_summary(run.out, name, means)
         log.info("%s: %s", name, means)
