@@ -207,6 +207,17 @@ class Cost:
     flops: float
     bandwidth: float
     device: str  # cuda or cpu: which decoding floor applies
+    world: int = 1
+
+    @property
+    def shards(self) -> int:
+        """FSDP / DeepSpeed split weights, gradients and optimiser state over the ranks."""
+        strategy = str(self.cfg.trainer.strategy).lower()
+        return self.world if ("fsdp" in strategy or "deepspeed" in strategy) else 1
+
+    def trained_model(self, mode: str) -> float:
+        """Weights + gradients + optimiser state of a trained model, per device."""
+        return (self.weights(mode) + self.train_state(mode)) / self.shards
 
     def weights(self, mode: str) -> float:
         s, b = self.shape, BYTES[self.cfg.model.dtype]
@@ -274,8 +285,7 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
                         f"{kind} on {records:,} QA × {ft.epochs} epochs (global batch {batch}, "
                         f"{steps:,} steps, lr {ft.lr:g})",
                         cost.train_seconds(ft.mode, tokens / world),
-                        cost.weights(ft.mode) + cost.train_state(ft.mode)
-                        + cost.activations(ft.batch_size, data.tokens)))
+                        cost.trained_model(ft.mode) + cost.activations(ft.batch_size, data.tokens)))
     eval_items = _eval_items(cfg, data)
     eval_mode = "qlora" if m.mode == "qlora" else "full"
     gen = cost.generate_seconds(eval_mode, eval_items, e.max_new_tokens, e.batch_size)
@@ -304,7 +314,7 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
 def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSize, size: str) -> Step:
     m, u = cfg.model, cfg.unlearn
     mode = m.mode
-    ref = cost.weights(mode) if mode == "full" else 0.0  # adapters off = the reference
+    ref = cost.weights(mode) / cost.shards if mode == "full" else 0.0  # adapters off = the reference
     if method == "dareu":
         seqs = u.prompts_per_step * u.group_size
         length = data.tokens / 2 + u.max_new_tokens
@@ -324,7 +334,7 @@ def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSi
         what = (f"{method}, {mode} {size}: {u.steps} steps × ({b.forget_batch_size} forget + "
                 f"{b.retain_batch_size} retain) records, lr {b.lr or u.lr:g}")
         act = cost.activations(rows, data.tokens)
-    peak = cost.weights(mode) + ref + cost.train_state(mode) + act
+    peak = cost.trained_model(mode) + ref + act
     return Step(f"unlearn: {method}", what, u.steps * per_step, peak)
 
 
@@ -370,7 +380,7 @@ def plan(cfg: Config, recipe: str, tflops: float | None = None, gbps: float | No
     data = data_size(cfg)
     target = model_shape(cfg, cfg.model.path or cfg.model.base_path)
     flops, bandwidth, how = device_rates(cfg, tflops, gbps)
-    cost = Cost(target, cfg, flops, bandwidth, "cuda" if on_gpu(cfg) else "cpu")
+    cost = Cost(target, cfg, flops, bandwidth, "cuda" if on_gpu(cfg) else "cpu", world)
     steps = plan_steps(cfg, world, cost, data, target)
     lines = [f"dareu plan: {recipe} → {cfg.run.output_dir} (nothing written)",
              f"model: {_size(target.params)} parameters ({target.source}), unlearning mode "

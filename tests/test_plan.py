@@ -43,3 +43,13 @@ def test_estimates_follow_the_settings():
     data = data_size(load_config(None, ["data.num_owners=6", "data.num_forget_owners=2",
                                         "data.qa_per_owner=4"]))
     assert (data.forget, data.retain) == (8, 16)
+
+
+def test_sharded_strategies_split_the_trained_model_over_ranks():
+    cfg = load_config(RECIPES / "tofu_fsdp_baselines.yaml")
+    shape = model_shape(cfg, "org/model-7b")
+    one = Cost(shape, cfg, 1e14, 1e12, "cuda", world=1)
+    eight = Cost(shape, cfg, 1e14, 1e12, "cuda", world=8)
+    assert eight.trained_model("full") == one.trained_model("full") / 8
+    ddp = load_config(RECIPES / "tofu_ddp_multigpu.yaml")
+    assert Cost(shape, ddp, 1e14, 1e12, "cuda", world=4).shards == 1  # DDP: a full copy per rank
