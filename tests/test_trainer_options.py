@@ -68,6 +68,8 @@ def test_csv_is_always_written_and_tensorboard_adds_event_files(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "logs" / "line" / "metrics.csv")))
     assert len(rows) == 4 and "loss" in rows[0]
     assert list((tmp_path / "logs" / "tensorboard" / "line").glob("events.out.tfevents.*"))
+    fit(tmp_path, "trainer.logger=tensorboard", "trainer.logger_options={name: mine, version: v1}")
+    assert list((tmp_path / "logs" / "tensorboard" / "mine" / "v1").glob("events.out.tfevents.*"))
 
 
 def test_a_logger_without_its_package_says_what_to_install(monkeypatch):
