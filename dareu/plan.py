@@ -369,6 +369,7 @@ def _memory(nbytes: float | None) -> str:
 def plan(cfg: Config, recipe: str, tflops: float | None = None, gbps: float | None = None) -> str:
     """The plan as text (nothing is written)."""
     from dareu.errors import EnvironmentProblem
+    from dareu.preflight import _check_attributors, _check_methods, _check_model_folders
     from dareu.trainer import check_environment
 
     notes = []
@@ -376,6 +377,10 @@ def plan(cfg: Config, recipe: str, tflops: float | None = None, gbps: float | No
         check_environment(cfg)
     except EnvironmentProblem as e:  # a plan may be made on another machine than the run's
         notes.append(f"note: on this machine the run would stop here: {e}")
+    # the run's own checks of names and folders (the corpus is read below, hub data is not)
+    _check_methods(cfg)
+    _check_attributors(cfg)
+    _check_model_folders(cfg)
     world = _world(cfg)
     data = data_size(cfg)
     target = model_shape(cfg, cfg.model.path or cfg.model.base_path)
