@@ -63,7 +63,7 @@ class Run:
         from dareu.hub import local_model_dir
 
         value = getattr(self.cfg.model, key)
-        if value is None:
+        if not value:
             return None
         if key not in self._resolved:
             self._resolved[key] = local_model_dir(value, f"model.{key}", self.cfg.model.allow_pickle)
