@@ -1,4 +1,5 @@
-"""`dareu <command> RECIPE.yaml [key=value ...]` — the stages of an unlearning run.
+"""`dareu <command> RECIPE.yaml [key=value ...]` — the stages of an unlearning run (and `dareu plan`,
+which prints them with estimates and writes nothing).
 
 User mistakes (a bad recipe, missing file, unusable model folder) print one paragraph and exit
 with code 2; there is no traceback for them.
@@ -56,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("unlearn", "run"):
             sp.add_argument("--resume", default=None, help="checkpoint to resume unlearning from "
                             "(default: the last one in the run directory, if any)")
+    pp = sub.add_parser("plan", help="print each stage a recipe would run, with time and memory "
+                        "estimates; writes nothing")
+    pp.add_argument("recipe")
+    pp.add_argument("overrides", nargs="*")
+    pp.add_argument("--tflops", type=float, default=None, help="device matmul rate to assume")
+    pp.add_argument("--gbps", type=float, default=None, help="device memory bandwidth to assume")
     rp = sub.add_parser("report", help="write report.md and plots for a run directory")
     rp.add_argument("run_dir")
     bp = sub.add_parser("bench", help="benchmarks (rl-step, attribution, gpu)")
@@ -85,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "report":
         return _load("dareu.stages.report:report_cli")(args.run_dir)
+    if args.command == "plan":
+        return _load("dareu.plan:plan_cli")(args.recipe, args.overrides, args.tflops, args.gbps)
     if args.command == "bench":
         return _load("dareu.bench:bench_cli")(args.name, args.args)
     from dareu.config import load_config

@@ -272,19 +272,27 @@ def weight_bytes(model: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
 
 
+def eval_mode(cfg: ModelConfig) -> str:
+    """How evaluation loads models: in 4-bit when the run trains on a 4-bit base (model.mode=qlora),
+    so evaluation and the fluency judge fit where unlearning fits; in full precision otherwise."""
+    return "qlora" if cfg.mode == "qlora" else "full"
+
+
 def load_trained(path: str | Path, cfg: ModelConfig, base_path: str | Path | None = None,
-                 device: str | torch.device | None = None) -> PreTrainedModel:
+                 device: str | torch.device | None = None, mode: str = "full") -> PreTrainedModel:
     """Load a model written by `save_model` for evaluation: a full model folder, a folder with a
-    `merged/` model, or a folder with only an `adapter/` (applied to `base_path`)."""
+    `merged/` model, or a folder with only an `adapter/` (applied to `base_path`). `mode="qlora"`
+    loads the weights in 4-bit; an adapter then stays unmerged on its 4-bit base."""
     from peft import PeftModel
 
     p = Path(path)
     for full in (p, p / "merged"):
         if (full / "config.json").is_file():
-            return load_causal_lm(full, cfg, mode="full", device=device, trainable=False)
+            return load_causal_lm(full, cfg, mode=mode, device=device, trainable=False)
     if (p / "adapter" / "adapter_config.json").is_file():
         if base_path is None:
             raise ModelError(f"{p} holds only a LoRA adapter and no base model path was given.")
-        base = load_causal_lm(base_path, cfg, mode="full", device=device, trainable=False)
-        return PeftModel.from_pretrained(base, str(p / "adapter")).merge_and_unload().eval()
+        base = load_causal_lm(base_path, cfg, mode=mode, device=device, trainable=False)
+        adapted = PeftModel.from_pretrained(base, str(p / "adapter"))
+        return (adapted if mode == "qlora" else adapted.merge_and_unload()).eval()
     raise ModelError(f"{p} holds no model (expected config.json, merged/ or adapter/).")

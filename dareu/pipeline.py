@@ -54,22 +54,40 @@ class Run:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.out = Path(cfg.run.output_dir)
+        self._resolved: dict[str, Path] = {}
         if cfg.run.threads:
             torch.set_num_threads(cfg.run.threads)
 
-    # -- paths --------------------------------------------------------------------------------
+    # -- paths (a hub id resolves to its folder in the Hugging Face cache) ---------------------
+    def _user_model(self, key: str) -> Path | None:
+        from dareu.hub import local_model_dir
+
+        value = getattr(self.cfg.model, key)
+        if not value:
+            return None
+        if key not in self._resolved:
+            self._resolved[key] = local_model_dir(value, f"model.{key}", self.cfg.model.allow_pickle)
+        return self._resolved[key]
+
     @property
     def tokenizer_dir(self) -> Path:
-        m = self.cfg.model
-        return Path(m.tokenizer_path or m.path or m.base_path or self.out / "tokenizer")
+        for key in ("tokenizer_path", "path", "base_path"):
+            if (found := self._user_model(key)) is not None:
+                return found
+        return self.out / "tokenizer"
 
     @property
     def target_dir(self) -> Path:
-        return Path(self.cfg.model.path or self.out / "target")
+        return self._user_model("path") or self.out / "target"
 
     @property
     def oracle_dir(self) -> Path:
-        return Path(self.cfg.model.oracle_path or self.out / "oracle")
+        return self._user_model("oracle_path") or self.out / "oracle"
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The pretrained base target and oracle are finetuned from (None: from scratch)."""
+        return self._user_model("base_path")
 
     @property
     def attributor_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Build a `lightning.Trainer` from the recipe's trainer section (passed through unchanged)."""
+"""Build a `lightning.Trainer` from the recipe's trainer section (its keys reach the Trainer)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import CSVLogger
-
 from dareu.config import TrainerConfig
 from dareu.errors import EnvironmentProblem
 
@@ -49,8 +47,12 @@ def check_strategy(cfg) -> None:
 
 def check_environment(cfg) -> None:
     """Everything about the machine and strategy that can be refused before a stage writes."""
+    from dareu.loggers import check_logger, make_callbacks
+
     check_accelerator(cfg.trainer)
     check_strategy(cfg)
+    check_logger(cfg.trainer)
+    make_callbacks(cfg.trainer)  # imports and builds each once: a bad entry fails here
 
 
 def resolve_device(cfg: TrainerConfig) -> torch.device:
@@ -69,23 +71,56 @@ def local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK", 0))
 
 
-def make_trainer(cfg: TrainerConfig, log_dir: str | Path, name: str, **overrides: Any) -> L.Trainer:
-    """A Trainer with the recipe's strategy/devices/precision, a CSV logger under `log_dir`."""
+def make_trainer(cfg: TrainerConfig, log_dir: str | Path, name: str, flush_every: int | None = None,
+                 **overrides: Any) -> L.Trainer:
+    """A Trainer with the recipe's trainer keys, the CSV logger under `log_dir/name` (plus the
+    recipe's logger) and the recipe's callbacks; `overrides` are the stage's own settings
+    (max_epochs / max_steps, its callbacks first, logger=False for none)."""
+    from dareu.loggers import make_callbacks, make_loggers
+
     check_accelerator(cfg)
     kw: dict[str, Any] = dict(accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
                               num_nodes=cfg.num_nodes, precision=cfg.precision,
                               log_every_n_steps=cfg.log_every_n_steps,
                               enable_progress_bar=cfg.enable_progress_bar,
                               deterministic=cfg.deterministic,
-                              logger=CSVLogger(str(log_dir), name=name, version=""),
+                              accumulate_grad_batches=cfg.accumulate_grad_batches,
+                              gradient_clip_val=cfg.gradient_clip_val,
+                              gradient_clip_algorithm=cfg.gradient_clip_algorithm,
+                              max_time=cfg.max_time,
                               enable_checkpointing=False, enable_model_summary=False)
-    kw.update(overrides)
+    callbacks = list(overrides.pop("callbacks", [])) + make_callbacks(cfg)
+    if overrides.get("logger", True) is not False:
+        overrides["logger"] = make_loggers(cfg, log_dir, name, flush_every)
+    kw.update(overrides, callbacks=callbacks)
     if kw.get("enable_progress_bar"):
         from lightning.pytorch.callbacks import ProgressBar
 
         from dareu.progress import progress_bar
 
-        callbacks = list(kw.get("callbacks") or [])
         if not any(isinstance(c, ProgressBar) for c in callbacks):
             kw["callbacks"] = callbacks + [progress_bar()]
     return L.Trainer(**kw)
+
+
+def training_key(cfg: TrainerConfig) -> list:
+    """The trainer keys that change trained weights, for stage hashes: empty at their defaults, so
+    runs made before these keys existed keep their hashes."""
+    d = {k: getattr(cfg, k) for k in ("accumulate_grad_batches", "gradient_clip_val",
+                                      "gradient_clip_algorithm", "max_time")}
+    return [] if d == {"accumulate_grad_batches": 1, "gradient_clip_val": None,
+                       "gradient_clip_algorithm": "norm", "max_time": None} else [d]
+
+
+def manual_optimisation_overrides(cfg: TrainerConfig, method: str) -> dict[str, Any]:
+    """A manually optimised module (DareU) takes neither accumulation nor automatic clipping
+    (Lightning refuses both): it updates ppo_epochs × minibatches times per rollout and clips
+    with unlearn.max_grad_norm. Said once in the log when the recipe sets them."""
+    import logging
+
+    if cfg.accumulate_grad_batches != 1 or cfg.gradient_clip_val is not None:
+        logging.getLogger("dareu").info(
+            "%s optimises manually: trainer.accumulate_grad_batches / gradient_clip_val apply to "
+            "finetune, the classifier and the loss-based baselines; %s uses unlearn.minibatches "
+            "and unlearn.max_grad_norm", method, method)
+    return {"accumulate_grad_batches": 1, "gradient_clip_val": None}

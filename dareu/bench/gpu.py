@@ -114,12 +114,12 @@ def main(argv: list[str]) -> int:
     path = write_result("gpu-tiny" if tiny else "gpu", out, a.out)
     print(f"DareU grpo on a random-init Llama ({'tiny, CPU' if tiny else out['config']['device']}), "
           f"{a.prompts}×G={a.group}, ≤{a.new_tokens} new tokens, mean of {a.steps} steps after 1 warm-up\n")
-    print(table(["mode", "params", "weights MB", "s/step", "tokens/s", "peak GPU MB", "peak RSS MB"],
+    print(table(["mode", "params", "weights MiB", "s/step", "tokens/s", "peak GPU MiB", "peak RSS MiB"],
                 [[m, f"{r['params']:,}", f"{r['weight_bytes'] / 2**20:.1f}", f"{r['step_s']:.3f}",
                   f"{r['tokens_per_s']:.1f}", f"{r['peak_gpu_mb']:.0f}" if r["peak_gpu_mb"] else "—",
                   f"{r['peak_rss_increase_mb']:.0f}"] for m, r in results.items()]))
     print("\nExtrapolation (weights ∝ params, tokens/s ∝ 1/params):\n")
-    print(table(["mode / shape", "weights GB", "tokens/s"],
+    print(table(["mode / shape", "weights GiB", "tokens/s"],
                 [[k, f"{v['weight_gb']:.2f}", f"{v['tokens_per_s']:.2f}"] for k, v in extrap.items()]))
     print(f"\nwritten {path}")
     return 0

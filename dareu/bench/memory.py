@@ -133,8 +133,8 @@ def render(r: dict) -> str:
             for m, v in r["modes"].items()]
     return "\n".join([f"Memory of modes: {c['model']}, batch {c['batch']}×{c['seq']}, one fwd+bwd+AdamW "
                       f"step; {c['reps']} processes per mode; median (min–max)", "",
-                      table(["mode", "weights MB", "weights / 16-bit full", "trainable params",
-                             "peak MB (load + step)", "step s"], rows)])
+                      table(["mode", "weights MiB", "weights / 16-bit full", "trainable params",
+                             "peak MiB (load + step)", "step s"], rows)])
 
 
 if __name__ == "__main__":

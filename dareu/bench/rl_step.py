@@ -153,8 +153,8 @@ def render(r: dict) -> str:
                      fmt(v["peak_rss_increase_mb"]), ratio("ratio_step_vs_trl"), ratio("ratio_rss_vs_trl")]
                     + ([fmt(v["peak_gpu_mb"]), ratio("ratio_gpu_mem_vs_trl")] if gpu else []))
     lines.append(table(["side", "s / optimiser step", "generated tokens/s", "tokens/step",
-                        "peak RSS increase (MB)", "step ratio vs TRL", "RSS ratio vs TRL"]
-                       + (["peak GPU MB", "GPU memory ratio vs TRL"] if gpu else []), rows))
+                        "peak RSS increase (MiB)", "step ratio vs TRL", "RSS ratio vs TRL"]
+                       + (["peak GPU MiB", "GPU memory ratio vs TRL"] if gpu else []), rows))
     b = r["bound"]
     lines += ["", table(["(a) generate alone (s)", "(b) fwd+bwd (s)", "tokens", "efficiency (a+b)/grpo step"],
                         [[fmt(b["generate_s"]), fmt(b["fwd_bwd_s"]), fmt(b["tokens"]),

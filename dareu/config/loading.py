@@ -85,6 +85,9 @@ def load_config(recipe: str | Path | None = None, overrides: list[str] | None = 
             cfg = OmegaConf.merge(cfg, layer)
         except OmegaConfBaseException as e:
             raise _explain(e, source) from None
+    from dareu.config.imports import activate_imports
+
+    activate_imports(recipe, list(cfg.imports))  # before validation: it may resolve their names
     try:
         obj = OmegaConf.to_object(cfg)  # runs each section's __post_init__ validation
     except ConfigError:

@@ -62,22 +62,60 @@ class ModelConfig:
         _check(0 <= self.lora_dropout < 1, "model.lora_dropout", self.lora_dropout, "in [0, 1)")
 
 
+# Finetune defaults per model kind. From scratch: the tiny quickstart model must learn everything
+# (many epochs, a large lr). From a pretrained base (model.base_path): TOFU's own finetuning recipe
+# (5 epochs, lr 1e-5, weight decay 0.01, one epoch of warmup), with lr 1e-4 when only LoRA adapters
+# train, as TOFU's LoRA runs do; a pretrained model already knows the general test sets.
+SCRATCH = dict(epochs=40, lr=3e-3, batch_size=32, weight_decay=0.0, warmup_ratio=0.05,
+               include_test_sets=True)
+PRETRAINED = dict(epochs=5, lr=1e-5, batch_size=16, weight_decay=0.01, warmup_ratio=0.2,
+                  include_test_sets=False)
+PRETRAINED_ADAPTER_LR = 1e-4
+
+
 @dataclass
 class FinetuneConfig:
-    """How the target (all owners) and the oracle (retain owners only) are trained."""
+    """How the target (all owners) and the oracle (retain owners only) are trained. A field left
+    null takes the default of the model kind: from scratch (no model.base_path) or pretrained."""
 
-    epochs: int = 40
-    lr: float = 3e-3
-    batch_size: int = 32
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.05
-    mode: str = "full"
-    """full, lora or qlora: how the target/oracle finetune trains (full for from-scratch models)."""
-    include_test_sets: bool = True
+    epochs: Optional[int] = None
+    """Passes over the records. null: 40 from scratch, 5 from a pretrained base."""
+    lr: Optional[float] = None
+    """AdamW learning rate. null: 3e-3 from scratch; 1e-5 from a pretrained base (1e-4 when
+    finetune.mode is lora / qlora)."""
+    batch_size: Optional[int] = None
+    """Records per optimiser step (per rank). null: 32 from scratch, 16 from a pretrained base."""
+    weight_decay: Optional[float] = None
+    """AdamW weight decay. null: 0 from scratch, 0.01 from a pretrained base."""
+    warmup_ratio: Optional[float] = None
+    """Share of the steps spent in linear warmup. null: 0.05 from scratch, 0.2 (one epoch of five)
+    from a pretrained base."""
+    mode: Optional[str] = None
+    """full, lora or qlora: how the target/oracle finetune trains. null: full from scratch,
+    model.mode from a pretrained base."""
+    include_test_sets: Optional[bool] = None
     """Also train on the general test sets: a from-scratch model must learn world knowledge
-    somewhere. Set false for pretrained hub models, which already know it."""
+    somewhere. null: true from scratch, false from a pretrained base (it already knows them)."""
 
     def __post_init__(self) -> None:
-        _positive("finetune", self, "epochs", "lr", "batch_size")
-        _check(0 <= self.warmup_ratio < 1, "finetune.warmup_ratio", self.warmup_ratio, "in [0, 1)")
-        _check(self.mode in MODES, "finetune.mode", self.mode, "one of " + ", ".join(MODES))
+        for name in ("epochs", "lr", "batch_size"):
+            v = getattr(self, name)
+            _check(v is None or v > 0, f"finetune.{name}", v, "a number > 0, or null")
+        _check(self.weight_decay is None or self.weight_decay >= 0, "finetune.weight_decay",
+               self.weight_decay, ">= 0, or null")
+        _check(self.warmup_ratio is None or 0 <= self.warmup_ratio < 1, "finetune.warmup_ratio",
+               self.warmup_ratio, "in [0, 1), or null")
+        _check(self.mode is None or self.mode in MODES, "finetune.mode", self.mode,
+               "one of " + ", ".join(MODES) + ", or null")
+
+    def resolve(self, model: ModelConfig) -> None:
+        """Fill every null field with the default of the model kind (model.base_path set or not)."""
+        pretrained = model.base_path is not None
+        defaults = dict(PRETRAINED if pretrained else SCRATCH)
+        if self.mode is None:
+            self.mode = model.mode if pretrained else "full"
+        if pretrained and self.mode != "full":
+            defaults["lr"] = PRETRAINED_ADAPTER_LR
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)

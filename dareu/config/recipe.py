@@ -23,6 +23,12 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    imports: list[str] = field(default_factory=list)
+    """Modules imported before the recipe is checked (so `@register_attributor` / `@register_method`
+    names in them are known); the recipe's folder and the working directory are importable."""
+
+    def __post_init__(self) -> None:
+        self.finetune.resolve(self.model)  # defaults that depend on the model kind
 
     @property
     def output_dir(self) -> Path:

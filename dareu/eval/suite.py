@@ -67,19 +67,25 @@ class Judge:
 
 
 def oracle_judge(run: Run) -> Judge:
-    return Judge(lambda: load_for_eval(run, run.oracle_dir), folder_fingerprint(run.oracle_dir))
+    return Judge(lambda: load_for_eval(run, run.oracle_dir), eval_fingerprint(run, run.oracle_dir))
+
+
+def eval_fingerprint(run: Run, path: Path) -> str:
+    """The folder's fingerprint, marked when evaluation loads it in 4-bit (other numbers)."""
+    from dareu.models import eval_mode
+
+    return folder_fingerprint(path) + ("-nf4" if eval_mode(run.cfg.model) == "qlora" else "")
 
 
 def load_for_eval(run: Run, path: Path) -> PreTrainedModel:
-    """A model folder written by DareU (full, merged or adapter on the target) or a hub id."""
-    from dareu.models import load_causal_lm, load_trained
+    """A model folder written by DareU (full, merged or adapter on the target), in 4-bit when the
+    run unlearns on a 4-bit base (model.mode=qlora). Hub ids arrive resolved to their cache folder."""
+    from dareu.models import eval_mode, load_trained
     from dareu.trainer import resolve_device
 
-    device = resolve_device(run.cfg.trainer)
-    if not Path(path).exists():  # a hub id (model.path / model.oracle_path)
-        return load_causal_lm(str(path), run.cfg.model, mode="full", device=device, trainable=False)
     # base_path: a method that saved only a LoRA adapter trained it on top of the target
-    return load_trained(path, run.cfg.model, base_path=run.target_dir, device=device)
+    return load_trained(path, run.cfg.model, base_path=run.target_dir,
+                        device=resolve_device(run.cfg.trainer), mode=eval_mode(run.cfg.model))
 
 
 def evaluate_model(run: Run, model: PreTrainedModel, name: str, judge: Judge | None = None,

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from dareu.eval.fingerprint import folder_fingerprint
-from dareu.eval.suite import ORACLE, Judge, evaluate_model, load_for_eval, oracle_judge
+from dareu.eval.suite import (ORACLE, Judge, eval_fingerprint, evaluate_model, load_for_eval,
+                              oracle_judge)
 from dareu.pipeline import Run, is_rank_zero
 
 log = logging.getLogger("dareu")
@@ -47,7 +48,7 @@ def evaluate(run: Run) -> dict:
     attributors = _attributor_fingerprints(run)
     results = {}
     for name, path in models_to_evaluate(run).items():
-        fingerprint = folder_fingerprint(path)
+        fingerprint = eval_fingerprint(run, path)
         key = [cfg.eval, cfg.data, cfg.run.seed, cfg.model.max_length, cfg.attributor, fingerprint,
                judge.fingerprint, attributors]
         results[name] = run.stage(f"eval-{name}", key,

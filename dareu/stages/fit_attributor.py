@@ -22,6 +22,7 @@ from dareu.config import AttributorConfig, attributor_slug
 from dareu.errors import DareUError
 from dareu.io import atomic_dir, update_summary
 from dareu.pipeline import Run, is_rank_zero, model_key
+from dareu.trainer import training_key
 
 log = logging.getLogger("dareu")
 
@@ -58,7 +59,7 @@ def fit_one(run: Run, acfg: AttributorConfig, directory: Path, stage: str, summa
     as the resumable stage `stage`; its fit report goes to summary.json under `summary_key`."""
     cfg = run.cfg
     attributor = build_attributor(acfg.name, acfg.options, _context(run))
-    key = [cfg.data, acfg, model_key(cfg), cfg.run.seed]
+    key = [cfg.data, acfg, model_key(cfg), cfg.run.seed, *training_key(cfg.trainer)]
     if attributor.uses_target:
         _require(run.target_dir / "config.json", "the target model", run)
         key.append(run.stage_hash("target"))

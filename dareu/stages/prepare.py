@@ -6,13 +6,16 @@ the corresponding finetune is skipped.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import lightning as L
 
 from dareu.errors import ConfigError
 from dareu.io import atomic_dir, update_summary
+from dareu.models import eval_mode
 from dareu.pipeline import Run, is_rank_zero, model_key
+from dareu.trainer import training_key
 
 log = logging.getLogger("dareu")
 
@@ -24,7 +27,7 @@ def prepare(run: Run) -> dict:
                           "model.oracle_path to a retain-only model, or model.base_path to the model "
                           "the target was finetuned from so DareU can finetune the oracle.")
     corpus = run.corpus
-    key = [cfg.data, model_key(cfg), cfg.finetune, cfg.run.seed]
+    key = [cfg.data, model_key(cfg), cfg.finetune, cfg.run.seed, *training_key(cfg.trainer)]
     if not (cfg.model.tokenizer_path or cfg.model.path or cfg.model.base_path):
         run.stage("tokenizer", key[:2] + [cfg.run.seed], lambda: _train_tokenizer(run),
                   outputs=[run.out / "tokenizer" / "tokenizer_config.json"])
@@ -35,7 +38,8 @@ def prepare(run: Run) -> dict:
     if not cfg.model.oracle_path:
         run.stage("oracle", key, lambda: _finetune(run, "oracle", corpus.retain + extra),
                   outputs=[run.oracle_dir / "config.json"])
-    eval_key = key + [cfg.eval, run.stage_hash("target"), run.stage_hash("oracle")]
+    eval_key = key + [cfg.eval, run.stage_hash("target"), run.stage_hash("oracle"),
+                      *(["nf4"] if eval_mode(cfg.model) == "qlora" else [])]
     summary = run.out / "summary.json"
     return run.stage("prepare-eval", eval_key, lambda: _evaluate_rouge(run),
                      outputs=[(summary, "models.target"), (summary, "models.oracle")])
@@ -56,43 +60,52 @@ def _finetune(run: Run, name: str, records: list) -> dict:
     from dareu.data.modules import QADataModule
     from dareu.models import build_tiny_model, load_causal_lm, merged_model, is_peft
     from dareu.modules.finetune import FinetuneModule
-    from dareu.trainer import make_trainer
+    from dareu.trainer import make_trainer, resolve_device
 
-    cfg = run.cfg
+    cfg, ft = run.cfg, run.cfg.finetune
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     if cfg.model.base_path:
-        model = load_causal_lm(cfg.model.base_path, cfg.model, mode=cfg.finetune.mode)
+        device = resolve_device(cfg.trainer) if ft.mode == "qlora" else None  # 4-bit loads in place
+        model = load_causal_lm(run.base_dir, cfg.model, mode=ft.mode, device=device)
     else:
         model = build_tiny_model(cfg.model, run.tokenizer, cfg.run.seed)
-    ft = cfg.finetune
     data = QADataModule(records, run.tokenizer, cfg.data.template, cfg.model.max_length,
                         ft.batch_size, cfg.run.seed, cfg.data.chat_template)
     module = FinetuneModule(model, ft.lr, ft.weight_decay, ft.warmup_ratio)
     trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_epochs=ft.epochs)
-    log.info("finetuning %s on %d records for %d epochs", name, len(records), ft.epochs)
+    log.info("finetuning %s (%s, from %s) on %d records: %d epochs, lr %g, global batch %d (%d per "
+             "rank × %d ranks)", name, ft.mode, cfg.model.base_path or "scratch", len(records),
+             ft.epochs, ft.lr, ft.batch_size * trainer.world_size, ft.batch_size, trainer.world_size)
     trainer.fit(module, datamodule=data)
     if trainer.is_global_zero:
-        final = merged_model(model, cfg.model, cfg.model.base_path) if is_peft(model) else model
+        final = merged_model(model, cfg.model, run.base_dir) if is_peft(model) else model
         with atomic_dir(run.out / name) as tmp:
             final.save_pretrained(tmp, safe_serialization=True)
             run.tokenizer.save_pretrained(tmp)
     loss = trainer.callback_metrics.get("train_loss")
-    return {"records": len(records), "final_train_loss": round(float(loss), 4) if loss is not None else None}
+    return {"records": len(records), "mode": ft.mode, "epochs": ft.epochs, "lr": ft.lr,
+            "optimizer_steps": int(trainer.global_step),
+            "final_train_loss": round(float(loss), 4) if loss is not None else None}
 
 
 def _evaluate_rouge(run: Run) -> dict:
     from dareu.eval.answers import rouge_by_split
+    from dareu.eval.sets import spread
     from dareu.models import load_causal_lm
     from dareu.trainer import resolve_device
 
     cfg, corpus = run.cfg, run.corpus
     device = resolve_device(cfg.trainer)
-    splits = {"forget": corpus.forget, "retain": corpus.retain, "test": corpus.test}
+    splits = {name: spread(records, cfg.eval.max_items) for name, records in
+              (("forget", corpus.forget), ("retain", corpus.retain), ("test", corpus.test))}
     result = {}
     for name, path in (("target", run.target_dir), ("oracle", run.oracle_dir)):
-        model = load_causal_lm(path, cfg.model, mode="full", device=device, trainable=False)
+        model = load_causal_lm(path, cfg.model, mode=eval_mode(cfg.model), device=device,
+                               trainable=False)
         means, _ = rouge_by_split(model, run.tokenizer, splits, run.prompt_text,
                                   cfg.eval.max_new_tokens, cfg.eval.batch_size)
+        del model  # one model in memory at a time
+        gc.collect()
         if is_rank_zero():
             update_summary(run.out, name, means)
         log.info("%s: %s", name, means)

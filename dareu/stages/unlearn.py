@@ -54,10 +54,12 @@ def saved_model_file(mode: str) -> str:
 def stage_key(run: Run, name: str, uses_attributor: bool) -> list:
     """What a method's result depends on: its settings, the model, the target (and the attributor)."""
     from dareu.eval.fingerprint import folder_fingerprint
+    from dareu.trainer import training_key
 
     cfg = run.cfg
     target = run.stage_hash("target") or folder_fingerprint(run.target_dir)
-    key = [name, cfg.unlearn, cfg.model, cfg.data, cfg.run.seed, cfg.trainer.precision, target]
+    key = [name, cfg.unlearn, cfg.model, cfg.data, cfg.run.seed, cfg.trainer.precision, target,
+           *training_key(cfg.trainer)]
     if uses_attributor:
         key += [cfg.attributor, run.stage_hash(ATTRIBUTOR_STAGE) or folder_fingerprint(run.attributor_dir)]
     return key
@@ -65,11 +67,10 @@ def stage_key(run: Run, name: str, uses_attributor: bool) -> list:
 
 def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from dareu.modules.policy import Policy
     from dareu.modules.registry import get_method
-    from dareu.trainer import make_trainer, resolve_device
+    from dareu.trainer import make_trainer, manual_optimisation_overrides, resolve_device
 
     cfg, out = run.cfg, run.method_dir(name)
     ckpt_dir = out / "checkpoints"
@@ -87,11 +88,14 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     per_step = module.optimizer_steps_per_batch
     checkpoints = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.unlearn.checkpoint_every * per_step,
                                   save_last=True)
-    # a row per RL step, flushed every step: a killed run keeps its curve up to the kill
-    logger = CSVLogger(str(run.out / "logs"), name=name, version="", flush_logs_every_n_steps=1)
-    trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_steps=cfg.unlearn.steps * per_step,
-                           enable_checkpointing=True, callbacks=[checkpoints], logger=logger,
-                           log_every_n_steps=1)
+    manual = {} if module.automatic_optimization else manual_optimisation_overrides(cfg.trainer, name)
+    # a CSV row per RL step, flushed every step: a killed run keeps its curve up to the kill
+    trainer = make_trainer(cfg.trainer, run.out / "logs", name, flush_every=1,
+                           max_steps=cfg.unlearn.steps * per_step, enable_checkpointing=True,
+                           callbacks=[checkpoints], log_every_n_steps=1, **manual)
+    log.info("global batch per step: %d prompts × %d responses (unlearn.prompts_per_step=%d per "
+             "rank × %d ranks)", cfg.unlearn.prompts_per_step * trainer.world_size,
+             cfg.unlearn.group_size, cfg.unlearn.prompts_per_step, trainer.world_size)
     if trainer.is_global_zero:
         atomic_write_json(ckpt_dir / "stage.json", {"hash": config_hash(*stage_key(
             run, name, module.uses_attributor))})

@@ -11,7 +11,14 @@ then select it in a recipe:
       name: keyword
       options: {min_word_length: 5}
 
-or, without packaging, name it by import path: `attributor.name=keyword_attributor:KeywordAttributor`.
+or, without packaging, put this file beside your recipe (or in the folder you run `dareu` from) and
+name it by import path: `attributor.name=keyword_attributor:KeywordAttributor`. No PYTHONPATH is
+needed: DareU imports from the recipe's folder and the working directory. A class registered with
+`@register_attributor("keyword")` is reachable by that name once the recipe lists its module:
+
+    imports: [keyword_attributor]
+    attributor:
+      name: keyword
 """
 
 from __future__ import annotations

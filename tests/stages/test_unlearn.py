@@ -127,3 +127,15 @@ def test_run_all_runs_the_stages_in_order(monkeypatch, tmp_path):
     with pytest.raises(IncompleteRun, match="oracle, target, dareu"):  # the stubs wrote no figures
         run_all(tiny_run(tmp_path), resume="x.ckpt")
     assert calls == ["prepare", "fit_attributor", ("unlearn", "x.ckpt"), "evaluate", "report"]
+
+
+def test_dareu_keeps_its_own_updates_under_trainer_accumulation_and_clipping(prepared, caplog):
+    """Lightning refuses accumulation / automatic clipping for manual optimisation: DareU takes
+    neither (it says so) and makes ppo_epochs updates per step; the keys change its stage hash."""
+    plain = tiny_run(prepared)
+    run = tiny_run(prepared, "trainer.accumulate_grad_batches=2", "trainer.gradient_clip_val=0.5")
+    assert unlearn_mod.stage_key(run, "dareu", True) != unlearn_mod.stage_key(plain, "dareu", True)
+    with caplog.at_level(logging.INFO, logger="dareu"):
+        result = unlearn_mod.unlearn(run)["dareu"]
+    assert result["optimizer_steps"] == 2 * run.cfg.unlearn.ppo_epochs
+    assert "dareu optimises manually" in caplog.text and "global batch per step: 2 prompts" in caplog.text
