@@ -77,7 +77,7 @@ class ClassifierConfig:
     """Softmax temperature of the scores (> 1 flattens, < 1 sharpens)."""
     score_batch_size: int = 64
     """Texts per forward pass when scoring."""
-    features: str = "encoder+ngram"
+    features: str = "transformer+encoder"
     """The experts that read the text, joined by `+` (their logits are added: a product of
     experts): `transformer` (the sequence classifier above, trained on the owners' texts),
     `encoder` (nearest owner texts under a pretrained sentence encoder: knows paraphrases),
