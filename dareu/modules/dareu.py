@@ -38,6 +38,7 @@ from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, fluenc
 from dareu.rl.head import chunk_rows, head_full_kl, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
+from dareu.sharding import gathered, is_sharded, shard_model
 
 log = logging.getLogger("dareu")
 
@@ -322,7 +323,7 @@ class DareUModule(UnlearnMethod):
         """Sampled continuations (B·per_prompt, Tp + R), seeded by (seed, step, rank, stream)."""
         u, tok = self.cfg.unlearn, self.tokenizer
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.no_grad():
+        with torch.random.fork_rng(devices=devices), torch.no_grad(), gathered(self.policy.model):
             torch.manual_seed(self._seed(step, stream))
             return sample(self.policy.model, enc["input_ids"], enc["attention_mask"], per_prompt,
                           u.max_new_tokens, tok.eos_token_id, tok.pad_token_id,
@@ -415,6 +416,26 @@ class DareUModule(UnlearnMethod):
             log.warning(msg)
 
     # -- optimisation and checkpoints ------------------------------------------------------------
+    def configure_model(self) -> None:
+        """Under FSDP2 (`trainer.strategy: fsdp2`): shard the policy, its frozen reference and the
+        value head over the data-parallel ranks (`dareu.sharding`); sampling gathers them."""
+        from lightning.pytorch.strategies import ModelParallelStrategy
+        from torch.distributed.fsdp import fully_shard
+
+        if not isinstance(self.trainer.strategy, ModelParallelStrategy) or is_sharded(self.policy.model):
+            return
+        mesh = self.device_mesh["data_parallel"]
+        for model in (self.policy.model, self.policy.frozen_reference):
+            if model is not None:
+                shard_model(model, mesh)
+        if self.value_head is not None:  # trainable: its gradients must be reduced like the rest
+            fully_shard(self.value_head, mesh=mesh)
+        params = [p for p in self.policy.model.parameters()]
+        log.info("FSDP2: policy sharded over %d ranks; this rank holds %d of its %d weights",
+                 mesh.size(), sum(p.to_local().numel() for p in params), sum(p.numel() for p in params))
+        # every forward must enter through the sharded root (it gathers the embeddings and head)
+        self._split = LMSplit(exact=False)
+
     def configure_optimizers(self):
         u = self.cfg.unlearn
         groups = [{"params": self.policy.trainable_parameters()}]
