@@ -230,17 +230,18 @@ def is_peft(model: torch.nn.Module) -> bool:
 
 def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path,
                merge: bool = False, cfg: ModelConfig | None = None,
-               base_path: str | Path | None = None) -> None:
+               base_path: str | Path | None = None, state_dict: dict | None = None) -> None:
     """Save in HF format with safetensors. Adapters are saved as peft adapters; with `merge`, a
     merged full model is written to `out_dir/merged` too (for 4-bit bases, the base is reloaded in
-    full precision from `base_path` and the adapter merged into it)."""
+    full precision from `base_path` and the adapter merged into it). `state_dict`: the weights to
+    write instead of the model's own (a sharded model's gathered weights)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(out)
     if not is_peft(model):
-        model.save_pretrained(out, safe_serialization=True)
+        model.save_pretrained(out, safe_serialization=True, state_dict=state_dict)
         return
-    model.save_pretrained(out / "adapter", safe_serialization=True)
+    model.save_pretrained(out / "adapter", safe_serialization=True, state_dict=state_dict)
     if merge:
         merged_dir = out / "merged"
         merged = merged_model(model, cfg, base_path)

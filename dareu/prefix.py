@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from dareu.lm_split import LMSplit
 from dareu.models import is_checkpointing
 from dareu.sampling import attended_positions, cache_argument, cache_of, keeps_logits
 
@@ -30,6 +31,8 @@ def grouped_logits(model: nn.Module, prompt_ids: Tensor, prompt_mask: Tensor, re
                    hidden: bool = False) -> tuple[Tensor, Tensor | None]:
     """Logits predicting each response token, (N, R, V) (+ last hidden states (N, R, H)).
 
+    `model` may also be the body of a split LM (`dareu.lm_split`): then the first tensor is the
+    body's last hidden states, (N, R, H), for the head to be applied to in chunks.
     prompt_ids, prompt_mask: (P, Tp) left-padded prompts; responses, response_mask: (N, R) with
     rows grouped by prompt (G consecutive rows per prompt, as `sample` returns them).
     """
@@ -38,7 +41,7 @@ def grouped_logits(model: nn.Module, prompt_ids: Tensor, prompt_mask: Tensor, re
     keep = {"logits_to_keep": 1} if keeps_logits(model) else {}
     out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=position,
                 use_cache=True, output_hidden_states=hidden, **keep)
-    first = out.logits[:, -1:].repeat_interleave(group, 0)  # (N, 1, V): predicts response token 0
+    first = LMSplit.features(out)[:, -1:].repeat_interleave(group, 0)  # (N, 1, V): response token 0
     first_h = out.hidden_states[-1][:, -1:].repeat_interleave(group, 0) if hidden else None
     if r == 1:
         return first, first_h
@@ -50,6 +53,6 @@ def grouped_logits(model: nn.Module, prompt_ids: Tensor, prompt_mask: Tensor, re
     out = model(input_ids=responses[:, :-1], attention_mask=mask[:, :-1],
                 position_ids=response_position[:, :-1], use_cache=True, output_hidden_states=hidden,
                 **{cache_argument(model): cache})
-    logits = torch.cat([first, out.logits], 1)  # (N, R, V)
+    logits = torch.cat([first, LMSplit.features(out)], 1)  # (N, R, V)
     states = torch.cat([first_h, out.hidden_states[-1]], 1) if hidden else None
     return logits, states

@@ -34,15 +34,46 @@ def check_strategy(cfg) -> None:
         raise ConfigError(f"trainer.strategy={cfg.trainer.strategy} with 4-bit QLoRA: DeepSpeed moves "
                           "the model with .to(), which 4-bit models refuse. Use trainer.strategy=ddp, "
                           "or DeepSpeed with model.mode=lora / full.")
-    if ("fsdp" in strategy or "deepspeed" in strategy) and "dareu" in cfg.unlearn.methods:
+    if strategy == FSDP2:
+        if qlora:
+            raise ConfigError("trainer.strategy=fsdp2 with 4-bit QLoRA (model.mode or finetune.mode = "
+                              "qlora): sharding bitsandbytes' 4-bit weights is not supported. Use "
+                              "trainer.strategy=ddp, or fsdp2 with model.mode=lora / full.")
+        others = [m for m in cfg.unlearn.methods if m != "dareu"]
+        if others:
+            raise ConfigError(f"trainer.strategy=fsdp2 with unlearn.methods {others}: fsdp2 shards "
+                              "DareU only. Run those methods with trainer.strategy=fsdp (GPU) or ddp.")
+        if cfg.model.merge_adapters:
+            raise ConfigError("trainer.strategy=fsdp2 with model.merge_adapters=true: merging the "
+                              "adapters of a sharded model is not implemented. Set "
+                              "model.merge_adapters=false and merge the saved adapter afterwards.")
+        if not isinstance(cfg.trainer.devices, int) or isinstance(cfg.trainer.devices, bool):
+            raise ConfigError(f"trainer.strategy=fsdp2 needs trainer.devices as a number of devices "
+                              f"per node, got {cfg.trainer.devices!r}.")
+    elif ("fsdp" in strategy or "deepspeed" in strategy) and "dareu" in cfg.unlearn.methods:
         raise ConfigError(f"trainer.strategy={cfg.trainer.strategy} with unlearn.methods containing "
-                          "dareu: DareU samples with generate(), which needs the full parameters on "
-                          "each rank while sharded strategies hold only a shard (no gathering is "
-                          "implemented). Run DareU with trainer.strategy=ddp; the loss-based baselines "
-                          "and prepare run under FSDP / DeepSpeed.")
+                          "dareu: DareU's sampling and saving gather sharded weights under FSDP2 "
+                          "only; Lightning's FSDP (v1) strategy refuses CPU accelerators, so DareU "
+                          "under it or DeepSpeed has never been tested. Run DareU with "
+                          "trainer.strategy=fsdp2 (sharded training, weights gathered for the "
+                          "decode) or ddp; the loss-based baselines run under fsdp / deepspeed.")
     if cfg.trainer.precision == "bf16-true" and qlora:
         raise ConfigError("trainer.precision=bf16-true casts the LoRA adapters and upcast norms of a "
                           "4-bit model to bf16; use bf16-mixed or 32-true with QLoRA.")
+
+
+FSDP2 = "fsdp2"
+"""`trainer.strategy` value for Lightning's ModelParallelStrategy as FSDP2 data parallelism (no
+tensor parallelism); it has no registry name of its own in Lightning."""
+
+
+def lightning_strategy(cfg: TrainerConfig) -> Any:
+    """What `lightning.Trainer(strategy=...)` gets: the recipe's string, or the FSDP2 strategy."""
+    if str(cfg.strategy).lower() != FSDP2:
+        return cfg.strategy
+    from lightning.pytorch.strategies import ModelParallelStrategy
+
+    return ModelParallelStrategy(data_parallel_size=cfg.devices * cfg.num_nodes, tensor_parallel_size=1)
 
 
 def check_environment(cfg) -> None:
@@ -79,7 +110,8 @@ def make_trainer(cfg: TrainerConfig, log_dir: str | Path, name: str, flush_every
     from dareu.loggers import make_callbacks, make_loggers
 
     check_accelerator(cfg)
-    kw: dict[str, Any] = dict(accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
+    kw: dict[str, Any] = dict(accelerator=cfg.accelerator, devices=cfg.devices,
+                              strategy=lightning_strategy(cfg),
                               num_nodes=cfg.num_nodes, precision=cfg.precision,
                               log_every_n_steps=cfg.log_every_n_steps,
                               enable_progress_bar=cfg.enable_progress_bar,

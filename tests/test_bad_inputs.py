@@ -80,14 +80,21 @@ def _case(name, tmp):
     if name == "deepspeed_with_qlora":
         return None, ["trainer.strategy=deepspeed", "model.mode=qlora"], ["DeepSpeed", ".to()"]
     if name == "fsdp_with_dareu_generate":
-        return None, ["trainer.strategy=fsdp", "unlearn.methods=[dareu]"], ["generate", "ddp"]
+        return None, ["trainer.strategy=fsdp", "unlearn.methods=[dareu]"], ["fsdp2", "ddp"]
+    if name == "fsdp2_with_qlora":
+        return None, ["trainer.strategy=fsdp2", "model.mode=qlora"], ["fsdp2", "4-bit"]
+    if name == "fsdp2_with_a_baseline":
+        return None, ["trainer.strategy=fsdp2", "unlearn.methods=[dareu,npo]"], ["fsdp2", "npo"]
+    if name == "fsdp2_with_merged_adapters":
+        return None, ["trainer.strategy=fsdp2", "model.merge_adapters=true"], ["merge_adapters"]
     raise AssertionError(name)
 
 
 CASES = ["malformed_yaml", "unknown_key", "wrong_type", "negative_size", "zero_size",
          "forget_owner_not_in_corpus", "empty_data_file", "record_missing_field",
          "corrupt_model_folder", "model_folder_without_weights", "pickle_checkpoint",
-         "cuda_without_gpu", "fsdp_with_qlora", "deepspeed_with_qlora", "fsdp_with_dareu_generate"]
+         "cuda_without_gpu", "fsdp_with_qlora", "deepspeed_with_qlora", "fsdp_with_dareu_generate",
+         "fsdp2_with_qlora", "fsdp2_with_a_baseline", "fsdp2_with_merged_adapters"]
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -175,11 +175,16 @@ def tiny_run(overrides: list[str]):
     return run, tok
 
 
-def save_tiny_policy(run, tok, path: Path, seed: int = 0) -> Path:
+def save_tiny_policy(run, tok, path: Path, seed: int = 0, vocab: int | None = None) -> Path:
+    """The bench policy, saved once. `vocab` larger than the tokenizer pads the embedding and the
+    LM head to that many rows, so the logits are really `vocab` wide (the tokenizer trained on the
+    synthetic corpus stops at a few hundred tokens); sampled ids past the tokenizer decode to ''."""
     from dareu.models import build_tiny_model
 
     if not (path / "config.json").is_file():
         model = build_tiny_model(run.cfg.model, tok, seed=seed)
+        if vocab is not None and vocab > len(tok):
+            model.resize_token_embeddings(vocab, mean_resizing=False)
         model.save_pretrained(path)
         tok.save_pretrained(path)
     return path

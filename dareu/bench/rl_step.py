@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-layer", type=int, default=2)
     p.add_argument("--n-embd", type=int, default=128)
     p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--vocab", type=int, default=1000)
+    p.add_argument("--vocab", type=int, default=1000,
+                   help="policy vocabulary; the embedding and LM head are padded to it when the "
+                   "tokenizer trained on the synthetic corpus is smaller")
     p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: default)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                    help="where both sides run (policy, reference and reward; fp32 on both)")
@@ -73,10 +75,12 @@ def main(argv: list[str]) -> int:
         print(json.dumps(worker(a.worker, a, scratch)))
         return 0
     run, tok = tiny_run(_overrides(a, scratch))
-    save_tiny_policy(run, tok, scratch / "policy")
-    params = sum(p.numel() for p in
-                 __import__("transformers").AutoModelForCausalLM.from_pretrained(
-                     str(scratch / "policy")).parameters())
+    save_tiny_policy(run, tok, scratch / "policy", vocab=a.vocab)
+    policy = __import__("transformers").AutoModelForCausalLM.from_pretrained(str(scratch / "policy"))
+    params, vocab = sum(p.numel() for p in policy.parameters()), policy.config.vocab_size
+    del policy
+    print(f"[rl-step] policy vocab {vocab} (tokenizer {len(tok)}), {params} params", file=sys.stderr,
+          flush=True)
     base = [x for x in argv if x not in ("--no-profile",)]
     base = _strip(base, ("--work", "--out")) + ["--work", str(scratch)]
     sides = [s for s in a.sides.split(",") if s]
@@ -90,7 +94,8 @@ def main(argv: list[str]) -> int:
                                "gradient_checkpointing": a.gradient_checkpointing, "group": a.group, "max_new_tokens": a.new_tokens,
                                "beta": a.beta, "lr": a.lr, "temperature": 1.0, "top_p": 1.0,
                                "loss_type": "dapo", "policy": f"gpt2 random-init {a.n_layer}x{a.n_embd}, "
-                               f"vocab {len(tok)}, {params} params", "reps": a.reps, "steps": a.steps,
+                               f"vocab {vocab}, {params} params", "vocab": vocab,
+                               "tokenizer_vocab": len(tok), "reps": a.reps, "steps": a.steps,
                                "warmup": a.warmup, "reward": "DareU classifier de-attribution reward",
                                "dareu_driver": "lightning.Trainer(max_steps) on DareUModule",
                                "trl_version": _version("trl")},

@@ -127,7 +127,7 @@ def worker_trl(a, work: Path) -> dict:
 def worker_bound(a, work: Path) -> dict:
     """(a) generation alone, (b) one forward+backward of the policy over the generated tokens."""
     from dareu.generation import encode_prompts
-    from dareu.rl import response_mask, token_logprobs
+    from dareu.rl import response_mask
 
     module, run = _dareu_module(a, work, "grpo")
     tok, model = module.tokenizer, module.policy.model
@@ -144,8 +144,8 @@ def worker_bound(a, work: Path) -> dict:
         mask = response_mask(resp, tok.eos_token_id, tok.pad_token_id)
         att = torch.cat([enc["attention_mask"].repeat_interleave(a.group, 0), mask.long()], 1)
         t2 = time.perf_counter()
-        logits, _ = module._logits(model, seq, att, resp.shape[1])
-        logp = token_logprobs(logits, resp, 1.0)
+        feats, _ = module._logits(module._split(model)[0], seq, att, resp.shape[1])
+        logp = module._logp(model, feats, resp)  # DareU's path: the head in chunks
         loss = -(logp * mask).sum() / mask.sum().clamp(min=1)
         loss.backward()
         model.zero_grad(set_to_none=True)

@@ -31,12 +31,14 @@ from dareu.errors import PolicyCollapsed, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
-from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, entropy_from_logits,
-                      fluency_penalty, fluency_threshold, full_kl, gae, group_advantages, kl_estimate,
-                      kl_shaped_rewards, masked_mean, masked_whiten, response_mask, response_nll,
-                      rloo_advantages, token_logprobs)
+from dareu.lm_split import LMSplit
+from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, fluency_penalty,
+                      fluency_threshold, gae, group_advantages, kl_estimate, kl_shaped_rewards,
+                      masked_mean, masked_whiten, response_mask, response_nll, rloo_advantages)
+from dareu.rl.head import chunk_rows, head_full_kl, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
+from dareu.sharding import gathered, is_sharded, shard_model
 
 log = logging.getLogger("dareu")
 
@@ -85,7 +87,9 @@ class DareUModule(UnlearnMethod):
             nn.init.zeros_(self.value_head.weight)
             nn.init.zeros_(self.value_head.bias)
         _disable_dropout(policy)  # the ratio π/π_old must be 1 before the first update
-        self._keeps_logits = keeps_logits(policy.model)
+        # log-probs and KL from the body's hidden states, the LM head a chunk of tokens at a time
+        self._split = LMSplit.of(policy.model)
+        self._chunk = chunk_rows(policy.model.config.get_text_config().vocab_size)
         self.rollouts_done = 0
         self._collapse_streak = 0
         self.fluency_threshold: float | None = None  # τ of the fluency guard, set on the first rollout
@@ -134,14 +138,12 @@ class DareUModule(UnlearnMethod):
                                     decode_responses(tok, responses), step)
         ro = Rollout(sequences, attention, mask, rewards, mass, ref_logp=None, group_size=G)
         with self.policy.reference() as ref:
-            ref_logits, _ = self._response_logits(ref, ro)
-        ro.ref_logp = token_logprobs(ref_logits, responses, u.temperature)
-        del ref_logits
+            ro.ref_logp = self._logp(ref, self._response_logits(ref, ro)[0], responses)
         self._guard(ro)
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
-            logits, hidden = self._response_logits(self.policy.model, ro,
-                                                   hidden=self.value_head is not None)
-            ro.old_logp = token_logprobs(logits, responses, u.temperature)
+            feats, hidden = self._response_logits(self.policy.model, ro,
+                                                  hidden=self.value_head is not None)
+            ro.old_logp = self._logp(self.policy.model, feats, responses)
             ro.old_values = self._values(hidden) if hidden is not None else None
         if ro.old_logp is not None or u.algorithm != "ppo":
             self._advantages(ro)
@@ -193,8 +195,8 @@ class DareUModule(UnlearnMethod):
                 first: bool) -> dict[str, Tensor]:
         """One optimiser update on (part of) a rollout; returns detached statistics."""
         u = self.cfg.unlearn
-        logits, hidden = self._response_logits(self.policy.model, ro, hidden=self.value_head is not None)
-        logp = token_logprobs(logits, ro.responses, u.temperature)  # (n, R)
+        feats, hidden = self._response_logits(self.policy.model, ro, hidden=self.value_head is not None)
+        logp, entropy = self._logp(self.policy.model, feats, ro.responses, entropy=True)  # (n, R)
         values = self._values(hidden) if hidden is not None else None  # (n, R)
         if ro.old_logp is None:  # a single update per rollout: nothing moved since sampling
             ro.old_logp = logp.detach()
@@ -213,9 +215,7 @@ class DareUModule(UnlearnMethod):
         opt.step()
         stats["loss"] = loss
         if first:  # the policy as sampled (on the first minibatch)
-            with torch.no_grad():
-                entropy = entropy_from_logits(logits.detach(), u.temperature)  # (n, R)
-                stats["entropy"] = masked_mean(entropy, ro.mask)
+            stats["entropy"] = masked_mean(entropy, ro.mask)
         return {k: v.detach() for k, v in stats.items()}
 
     def _rl_loss(self, logp: Tensor, values: Tensor | None, ro: Rollout) -> tuple[Tensor, dict]:
@@ -261,34 +261,47 @@ class DareUModule(UnlearnMethod):
 
     def _distill_batch(self, ids: Tensor, att: Tensor, mask: Tensor) -> DistillBatch:
         with self.policy.reference() as ref:
-            ref_logits, _ = self._logits(ref, ids, att, ids.shape[1] - 1)  # (B, T-1, V)
-        return DistillBatch(ids, att, mask, ref_logits)
+            feats, _ = self._logits(self._split(ref)[0], ids, att, ids.shape[1] - 1)  # (B, T-1, F)
+        return DistillBatch(ids, att, mask, feats[mask])  # the counted tokens only: (M, F)
 
     def _distill_kl(self, d: DistillBatch) -> Tensor:
-        logits, _ = self._logits(self.policy.model, d.input_ids, d.attention_mask,
-                                 d.input_ids.shape[1] - 1)  # (B, T-1, V)
+        body, head = self._split(self.policy.model)
+        feats, _ = self._logits(body, d.input_ids, d.attention_mask, d.input_ids.shape[1] - 1)
         # KL(reference ‖ policy), exact over the vocabulary, averaged over the retain tokens of
-        # the global batch: under DDP (gradients averaged over ranks) divide by the ranks' mean count
+        # the global batch: under DDP (gradients averaged over ranks) divide by the ranks' mean count.
+        # The reference's head outside its context: the split holds only when the head has no adapter
+        ref = self.policy.frozen_reference
+        ref_head = self._split(ref if ref is not None else self.policy.model)[1]
+        kl = head_full_kl(d.ref_features, ref_head, feats[d.mask], head,
+                          self.cfg.unlearn.temperature, self._chunk)  # (M,)
         n_tokens = self.trainer.strategy.reduce(d.mask.sum().float(), reduce_op="mean").clamp(min=1)
-        return full_kl(d.ref_logits, logits, d.mask) * d.mask.sum().clamp(min=1) / n_tokens
+        return kl.sum() / n_tokens
 
     # -- model plumbing --------------------------------------------------------------------------
     def _response_logits(self, net: nn.Module, ro: Rollout,
                          hidden: bool = False) -> tuple[Tensor, Tensor | None]:
-        """Logits predicting each response token of a rollout, (N, R, V) (+ hidden states).
+        """What `net`'s head takes to predict each response token of a rollout, (N, R, F)
+        (+ hidden states): the last hidden states (F = H) when the model splits into body and
+        head (`dareu.lm_split`), else the logits (F = V).
 
         Whole groups of G responses share their prompt's forward (`dareu.prefix`): each prompt is
         encoded once instead of G times; a minibatch of loose rows takes the plain forward."""
-        G, n = ro.group_size, ro.mask.shape[1]
+        G, n, body = ro.group_size, ro.mask.shape[1], self._split(net)[0]
         if G > 1 and self.cfg.unlearn.share_prompt_prefix and can_share_prefix(net):
             tp = ro.sequences.shape[1] - n
-            return grouped_logits(net, ro.sequences[::G, :tp], ro.attention_mask[::G, :tp],
+            return grouped_logits(body, ro.sequences[::G, :tp], ro.attention_mask[::G, :tp],
                                   ro.responses, ro.mask, G, hidden=hidden)
-        return self._logits(net, ro.sequences, ro.attention_mask, n, hidden=hidden)
+        return self._logits(body, ro.sequences, ro.attention_mask, n, hidden=hidden)
+
+    def _logp(self, net: nn.Module, feats: Tensor, tokens: Tensor, entropy: bool = False):
+        """Log-probs of `tokens` (+ entropies) from `_response_logits`' features, (n, R) each."""
+        return head_logprobs(feats, self._split(net)[1], tokens, self.cfg.unlearn.temperature,
+                             self._chunk, entropy=entropy)
 
     def _logits(self, net: nn.Module, ids: Tensor, att: Tensor, n: int,
                 hidden: bool = False) -> tuple[Tensor, Tensor | None]:
-        """Logits predicting the last `n` tokens of `ids`: (B, n, V) (+ last hidden state (B, n, H)).
+        """Logits predicting the last `n` tokens of `ids`: (B, n, V) (+ last hidden state (B, n, H));
+        for the body of a split LM, its last hidden states instead of the logits.
 
         Positions count only attended tokens, exactly as `generate` numbered them under left
         padding (GPT-2's absolute positions would otherwise shift by the padding).
@@ -296,10 +309,10 @@ class DareUModule(UnlearnMethod):
         pos = attended_positions(att)  # (B, T)
         kw: dict[str, Any] = dict(input_ids=ids, attention_mask=att, position_ids=pos,
                                   output_hidden_states=hidden)
-        if self._keeps_logits:
+        if keeps_logits(net):
             kw["logits_to_keep"] = n + 1  # skip the LM head on prompt positions
         out = net(**kw)
-        logits = out.logits[:, -(n + 1):-1]
+        logits = LMSplit.features(out)[:, -(n + 1):-1]
         return logits, (out.hidden_states[-1][:, -(n + 1):-1] if hidden else None)
 
     def _values(self, hidden: Tensor) -> Tensor:
@@ -310,7 +323,7 @@ class DareUModule(UnlearnMethod):
         """Sampled continuations (B·per_prompt, Tp + R), seeded by (seed, step, rank, stream)."""
         u, tok = self.cfg.unlearn, self.tokenizer
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.no_grad():
+        with torch.random.fork_rng(devices=devices), torch.no_grad(), gathered(self.policy.model):
             torch.manual_seed(self._seed(step, stream))
             return sample(self.policy.model, enc["input_ids"], enc["attention_mask"], per_prompt,
                           u.max_new_tokens, tok.eos_token_id, tok.pad_token_id,
@@ -403,6 +416,26 @@ class DareUModule(UnlearnMethod):
             log.warning(msg)
 
     # -- optimisation and checkpoints ------------------------------------------------------------
+    def configure_model(self) -> None:
+        """Under FSDP2 (`trainer.strategy: fsdp2`): shard the policy, its frozen reference and the
+        value head over the data-parallel ranks (`dareu.sharding`); sampling gathers them."""
+        from lightning.pytorch.strategies import ModelParallelStrategy
+        from torch.distributed.fsdp import fully_shard
+
+        if not isinstance(self.trainer.strategy, ModelParallelStrategy) or is_sharded(self.policy.model):
+            return
+        mesh = self.device_mesh["data_parallel"]
+        for model in (self.policy.model, self.policy.frozen_reference):
+            if model is not None:
+                shard_model(model, mesh)
+        if self.value_head is not None:  # trainable: its gradients must be reduced like the rest
+            fully_shard(self.value_head, mesh=mesh)
+        params = [p for p in self.policy.model.parameters()]
+        log.info("FSDP2: policy sharded over %d ranks; this rank holds %d of its %d weights",
+                 mesh.size(), sum(p.to_local().numel() for p in params), sum(p.numel() for p in params))
+        # every forward must enter through the sharded root (it gathers the embeddings and head)
+        self._split = LMSplit(exact=False)
+
     def configure_optimizers(self):
         u = self.cfg.unlearn
         groups = [{"params": self.policy.trainable_parameters()}]

@@ -73,5 +73,7 @@ class Policy(nn.Module):
             return logps, out.hidden_states[-1][:, :-1]
         return logps
 
-    def save(self, out_dir: str | Path, cfg: ModelConfig, merge: bool = False) -> None:
-        save_model(self.model, self.tokenizer, out_dir, merge=merge, cfg=cfg, base_path=self.base_path)
+    def save(self, out_dir: str | Path, cfg: ModelConfig, merge: bool = False,
+             state_dict: dict | None = None) -> None:
+        save_model(self.model, self.tokenizer, out_dir, merge=merge, cfg=cfg, base_path=self.base_path,
+                   state_dict=state_dict)

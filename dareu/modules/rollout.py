@@ -37,9 +37,10 @@ class Rollout:
 
 @dataclass
 class DistillBatch:
-    """Retain-side sequences for KL(reference ‖ policy) and the reference's logits (computed once)."""
+    """Retain-side sequences for KL(reference ‖ policy) and what the reference's head takes at the
+    counted tokens (computed once per step): last hidden states, or logits for an unsplit model."""
 
     input_ids: Tensor  # (B, T)
     attention_mask: Tensor  # (B, T)
     mask: Tensor  # (B, T-1) bool: tokens 1..T-1 that count (answer tokens)
-    ref_logits: Tensor  # (B, T-1, V)
+    ref_features: Tensor  # (M, F), M = mask.sum(): F = H (hidden states) or V (logits)

@@ -70,6 +70,7 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
 
     from dareu.modules.policy import Policy
     from dareu.modules.registry import get_method
+    from dareu.sharding import full_state_dict
     from dareu.trainer import make_trainer, manual_optimisation_overrides, resolve_device
 
     cfg, out = run.cfg, run.method_dir(name)
@@ -104,10 +105,11 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     t0 = time.time()
     trainer.fit(module, ckpt_path=str(ckpt) if ckpt else None)
     wall = time.time() - t0
+    weights = full_state_dict(policy.model)  # FSDP2: gathered onto rank 0 (every rank calls it)
     if trainer.is_global_zero:
         _prepend_rows(metrics_csv, earlier)
         with atomic_dir(out) as tmp:
-            policy.save(tmp, cfg.model, merge=cfg.model.merge_adapters)
+            policy.save(tmp, cfg.model, merge=cfg.model.merge_adapters, state_dict=weights)
             last = ckpt_dir / "last.ckpt"
             if cfg.unlearn.keep_checkpoints and last.exists():
                 (tmp / "checkpoints").mkdir()

@@ -64,3 +64,17 @@ def test_gpu_script_tiny_on_cpu(tmp_path):
     for v in r["modes"].values():
         assert v["tokens_per_s"] > 0 and v["step_s"] > 0 and v["params"] > 0
     assert len(r["extrapolation"]) == 4
+
+
+def test_rl_step_policy_vocab_is_padded_to_the_requested_size(tmp_path):
+    """--vocab larger than the corpus tokenizer pads the embedding and head: the logits are V wide."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from dareu.bench.common import save_tiny_policy, tiny_overrides, tiny_run
+
+    run, tok = tiny_run(tiny_overrides(tmp_path, prompts=2, group=2, new_tokens=4, n_layer=1,
+                                       n_embd=16, n_head=2, vocab=5000, lr=1e-5, beta=0.05))
+    model = AutoModelForCausalLM.from_pretrained(save_tiny_policy(run, tok, tmp_path / "p", vocab=5000))
+    assert len(tok) < 5000 == model.config.vocab_size
+    assert model(input_ids=torch.tensor([[1, 2]])).logits.shape[-1] == 5000

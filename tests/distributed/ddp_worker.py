@@ -17,11 +17,19 @@ import torch
 
 from dareu.cli import main
 from dareu.modules.dareu import DareUModule
+from dareu.sharding import gathered
 
 
 def _sample(self, enc, per_prompt, step, stream):
+    with gathered(self.policy.model):  # as DareUModule._sample: FSDP2 gathers once for the decode
+        rows = _per_prompt(self, enc, per_prompt, step, stream)
+    longest = max(r.shape[0] for _, r in rows)
+    pad = self.tokenizer.pad_token_id
+    return torch.stack([torch.cat([ids, r, r.new_full((longest - r.shape[0],), pad)]) for ids, r in rows])
+
+
+def _per_prompt(self, enc, per_prompt, step, stream):
     tok, u = self.tokenizer, self.cfg.unlearn
-    width = enc["input_ids"].shape[1]
     rows = []
     for ids, att in zip(enc["input_ids"], enc["attention_mask"]):
         prompt = ids[att.bool()][None]  # (1, L) without padding
@@ -34,9 +42,7 @@ def _sample(self, enc, per_prompt, step, stream):
                 num_return_sequences=per_prompt, pad_token_id=tok.pad_token_id,
                 eos_token_id=tok.eos_token_id)
         rows += [(ids, r) for r in out[:, prompt.shape[1]:]]
-    longest = max(r.shape[0] for _, r in rows)
-    pad = tok.pad_token_id
-    return torch.stack([torch.cat([ids, r, r.new_full((longest - r.shape[0],), pad)]) for ids, r in rows])
+    return rows
 
 
 DareUModule._sample = _sample

@@ -1,4 +1,7 @@
-"""DareU under real DDP (2 CPU processes, gloo) equals one process with the same global batch.
+"""DareU under real DDP and FSDP2 (2 CPU processes, gloo) equals one process with the same global
+batch. FSDP2 (`trainer.strategy=fsdp2`, Lightning's ModelParallelStrategy) trains on sharded
+weights and gathers them for sampling and for saving; Lightning's FSDP (v1) strategy refuses a
+CPU accelerator, so FSDP2 is what runs here.
 
 The unlearn stage runs through the CLI in a subprocess (Lightning's DDP launcher re-runs the
 command for rank 1). Rollouts are made rank-independent (`ddp_worker.py`: each prompt's responses
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,16 +48,26 @@ def _unlearn(prepared: Path, dest: Path, *overrides: str) -> Path:
     proc = subprocess.run([sys.executable, str(WORKER), str(recipe), *TINY, f"run.output_dir={dest}",
                            *overrides], capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    (dest / "output.txt").write_text(proc.stdout + proc.stderr)
     return dest
 
 
-def test_two_ranks_equal_one_process_with_the_same_global_batch(prepared, tmp_path):
-    common = ["unlearn.steps=1", "unlearn.group_size=3", "unlearn.ppo_epochs=2", "unlearn.lr=0.5",
-              "unlearn.max_grad_norm=0", "unlearn.retain_weight=1.0", "unlearn.loss_aggregation=dapo"]
-    one = _unlearn(prepared, tmp_path / "one", *common, "unlearn.prompts_per_step=4",
-                   "unlearn.retain_batch_size=4")
-    two = _unlearn(prepared, tmp_path / "two", *common, "unlearn.prompts_per_step=2",
-                   "unlearn.retain_batch_size=2", "trainer.devices=2", "trainer.strategy=ddp")
+@pytest.fixture(scope="module")
+def one_process(prepared, tmp_path_factory):
+    return _unlearn(prepared, tmp_path_factory.mktemp("one") / "run", *COMMON,
+                    "unlearn.prompts_per_step=4", "unlearn.retain_batch_size=4")
+
+
+COMMON = ["unlearn.steps=1", "unlearn.group_size=3", "unlearn.ppo_epochs=2", "unlearn.lr=0.5",
+          "unlearn.max_grad_norm=0", "unlearn.retain_weight=1.0", "unlearn.loss_aggregation=dapo"]
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
+def test_two_ranks_equal_one_process_with_the_same_global_batch(prepared, one_process, tmp_path,
+                                                                strategy):
+    one = one_process
+    two = _unlearn(prepared, tmp_path / "two", *COMMON, "unlearn.prompts_per_step=2",
+                   "unlearn.retain_batch_size=2", "trainer.devices=2", f"trainer.strategy={strategy}")
     start = load_file(prepared / "target" / "model.safetensors")
     w1 = load_file(one / "methods" / "dareu" / "model.safetensors")
     w2 = load_file(two / "methods" / "dareu" / "model.safetensors")
@@ -69,3 +83,6 @@ def test_two_ranks_equal_one_process_with_the_same_global_batch(prepared, tmp_pa
         assert float(rows[0][0][key]) == pytest.approx(float(rows[1][0][key]), abs=1e-5), key
     # only rank 0 wrote: one marker, one metrics file, no stray temp folders
     assert not list((two / "methods").glob(".*.tmp"))
+    if strategy == "fsdp2":  # really sharded: each rank held about half of the policy
+        held = re.findall(r"this rank holds (\d+) of its (\d+) weights", (two / "output.txt").read_text())
+        assert len(held) == 2 and all(int(a) < 0.6 * int(b) for a, b in held), held

@@ -19,8 +19,10 @@ from dareu.generation import encode_prompts
 from dareu.models import build_tiny_model, train_tokenizer
 from dareu.modules.dareu import CollapseWarning, DareUModule
 from dareu.modules.policy import Policy
+from dareu.modules.rollout import Rollout
 from dareu.modules.registry import get_method
 from dareu.pipeline import Run
+from dareu.rl import response_mask, token_logprobs
 from dareu.trainer import make_trainer
 
 TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
@@ -234,6 +236,24 @@ def test_training_logprobs_match_what_generate_sampled(base):
     with torch.no_grad():
         logits, _ = module._logits(module.policy.model, out.sequences, att, R)
     assert torch.allclose(logits, torch.stack(out.logits, 1), atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["full", "lora"])
+def test_head_applied_in_chunks_gives_the_plain_logprobs(base, mode):
+    """The body's hidden states + the chunked head = log-softmax of the whole model's logits."""
+    module = make(base, TOY, mode=mode)
+    assert module._split.exact
+    module._chunk = 3  # several chunks, with a remainder
+    tok, model = module.tokenizer, module.policy.model
+    enc = encode_prompts(tok, ["Question: Who?\nAnswer:", "Question: Where was the author born?\nAnswer:"])
+    seq = module._sample(enc, 2, step=0, stream=0)
+    resp = seq[:, enc["input_ids"].shape[1]:]
+    mask = response_mask(resp, tok.eos_token_id, tok.pad_token_id)
+    att = torch.cat([enc["attention_mask"].repeat_interleave(2, 0), mask.long()], 1)
+    ro = Rollout(seq, att, mask, torch.zeros(4), torch.zeros(4), ref_logp=None, group_size=2)
+    plain = token_logprobs(module._logits(model, seq, att, resp.shape[1])[0], resp)
+    chunked = module._logp(model, module._response_logits(model, ro)[0], resp)
+    torch.testing.assert_close(chunked[mask], plain[mask], rtol=1e-4, atol=1e-5)
 
 
 def test_seeded_cycle_covers_every_item_once_per_pass_and_splits_ranks():
