@@ -84,3 +84,12 @@ def test_eval_attributors_defaults_to_none_and_takes_registered_names():
 def test_eval_attributors_rejects_unknown_or_repeated_names(value, why):
     with pytest.raises(ConfigError, match=r"eval\.attributors=.*" + why):
         load_config(None, [f"eval.attributors={value}"])
+
+
+def test_unlearn_lr_defaults_by_mode_and_an_explicit_lr_wins():
+    from dareu.config import load_config
+
+    assert load_config(None, ["model.mode=full"]).unlearn.lr == 1e-4
+    assert load_config(None, ["model.mode=lora"]).unlearn.lr == 1e-3
+    assert load_config(None, ["model.mode=qlora"]).unlearn.lr == 1e-3
+    assert load_config(None, ["model.mode=qlora", "unlearn.lr=2e-4"]).unlearn.lr == 2e-4

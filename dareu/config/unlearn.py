@@ -8,6 +8,10 @@ from typing import Optional
 from dareu.config.checks import _check, _positive
 
 
+FULL_LR = 1e-4
+ADAPTER_LR = 1e-3
+
+
 @dataclass
 class BaselineConfig:
     """Hyper-parameters of the loss-based baselines (REFERENCE.md §5; open-unlearning defaults)."""
@@ -51,8 +55,9 @@ class UnlearnConfig:
     steps: int = 40
     """RL steps: one rollout (prompts_per_step × group_size responses) each; every step makes
     ppo_epochs × minibatches optimiser updates. Defaults measured in docs/dareu_defaults.md."""
-    lr: float = 1e-4
-    """AdamW learning rate of the policy (LoRA adapters in lora / qlora mode)."""
+    lr: Optional[float] = None
+    """AdamW learning rate of the policy; null = by model.mode: 1e-4 for full weights, 1e-3 for
+    LoRA / QLoRA adapters (measured in docs/dareu_defaults.md)."""
     prompts_per_step: int = 8
     """Forget-owner prompts per rollout (per rank)."""
     group_size: int = 4
@@ -126,10 +131,16 @@ class UnlearnConfig:
     baselines: BaselineConfig = field(default_factory=BaselineConfig)
     """Hyper-parameters of the loss-based baselines (grad_ascent, npo, simnpo, ...)."""
 
+    def resolve(self, mode: str) -> None:
+        """Fill the null learning rate with the default of the training mode (model.mode)."""
+        if self.lr is None:
+            self.lr = FULL_LR if mode == "full" else ADAPTER_LR
+
     def __post_init__(self) -> None:
         _check(self.algorithm in ("grpo", "ppo", "rloo"), "unlearn.algorithm", self.algorithm,
                "grpo, ppo or rloo")
-        _positive("unlearn", self, "steps", "lr", "prompts_per_step", "group_size", "temperature",
+        _check(self.lr is None or self.lr > 0, "unlearn.lr", self.lr, "null or a number > 0")
+        _positive("unlearn", self, "steps", "prompts_per_step", "group_size", "temperature",
                   "max_new_tokens", "ppo_epochs", "minibatches", "checkpoint_every",
                   "retain_batch_size", "clip_eps", "value_clip")
         if self.algorithm in ("grpo", "rloo"):
