@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from attributors.base import Attributor, AttributorError, register_attributor
-from attributors.evaluation import OwnerText, heldout_metrics, split_owner_texts
+from attributors.evaluation import OwnerText, heldout_metrics, split_owner_texts, stacking_split
 from dareu.data.corpus import OwnerCorpus
 
 log = logging.getLogger("dareu")
@@ -77,7 +77,7 @@ class ClassifierConfig:
     """Softmax temperature of the scores (> 1 flattens, < 1 sharpens)."""
     score_batch_size: int = 64
     """Texts per forward pass when scoring."""
-    features: str = "transformer+encoder"
+    features: str = "transformer+encoder+ngram"
     """The experts that read the text, joined by `+` (their logits are added: a product of
     experts): `transformer` (the sequence classifier above, trained on the owners' texts),
     `encoder` (nearest owner texts under a pretrained sentence encoder: knows paraphrases),
@@ -92,6 +92,10 @@ class ClassifierConfig:
     """Longest word n-gram of the `ngram` expert."""
     ngram_l2: float = 1e-3
     """L2 penalty of the `ngram` expert's logistic regression (summed over the weights)."""
+    stack_fraction: float = 0.25
+    """With several experts: share of the training texts set aside to learn how much each
+    expert's logits count (stacking; the experts are then refitted on everything). 0 adds the
+    logits with weight 1 each."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -103,6 +107,7 @@ class ClassifierConfig:
             (self.n_embd % max(self.n_head, 1) == 0, "n_embd", f"a multiple of n_head={self.n_head}"),
             (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
             (0 <= self.holdout_fraction < 1, "holdout_fraction", "in [0, 1)"),
+            (0 <= self.stack_fraction < 1, "stack_fraction", "in [0, 1)"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio", "in [0, 1)"),
             (self.lr is None or self.lr > 0, "lr", "null or > 0"),
             (bool(self.experts) and all(f in FEATURES for f in self.experts), "features",
@@ -169,6 +174,7 @@ class ClassifierAttributor(Attributor):
         self.tokenizer: Any = None
         self.ngram: Any = None  # attributors.ngram.NgramModel (the `ngram` expert)
         self.neighbours: Any = None  # attributors.encoder.EncoderNeighbours (the `encoder` expert)
+        self.weights: list[float] | None = None  # the experts' logit weights (stacking); None: 1 each
         self.report: dict[str, Any] = {}
 
     @property
@@ -187,10 +193,28 @@ class ClassifierAttributor(Attributor):
         generations = self._target_generations(corpus) if cfg.use_target_generations else []
         t0 = time.time()
         texts = train + generations
+        if "transformer" in cfg.experts:
+            self.tokenizer = self._tokenizer(corpus)
+        self.report = {}
+        if len(cfg.experts) > 1 and cfg.stack_fraction > 0:
+            self.weights = self._stack(texts)
+            self.report["expert_weights"] = dict(zip(cfg.experts, self.weights))
+        self._fit_experts(texts)
+        self.report.update({"train_texts": len(train), "train_generations": len(generations),
+                            "fit_seconds": round(time.time() - t0, 1)})
+        if heldout:
+            probs = self.score([t.prompt for t in heldout], [t.text for t in heldout])
+            self.report.update(heldout_metrics(probs, torch.tensor([t.label for t in heldout])))
+        log.info("classifier attributor: %s", self.report)
+        return self
+
+    def _fit_experts(self, texts: list[OwnerText]) -> None:
+        """Fit every expert of `features` on `texts` (what the attributor sees of them)."""
+        cfg, ctx = self.config, self.context
         seen = self.texts([t.prompt for t in texts], [t.text for t in texts])
         labels = [t.label for t in texts]
         if "transformer" in cfg.experts:
-            self.tokenizer = self._tokenizer(corpus)
+            L.seed_everything(ctx.seed, workers=True, verbose=False)
             self.model = self._build_model()
             self._train(texts)
         if "ngram" in cfg.experts:
@@ -201,13 +225,53 @@ class ClassifierAttributor(Attributor):
         if "encoder" in cfg.experts:
             self.neighbours = self._neighbours().to(ctx.device).fit(seen, labels)
         self.to(ctx.device)
-        self.report = {"train_texts": len(train), "train_generations": len(generations),
-                       "fit_seconds": round(time.time() - t0, 1)}
-        if heldout:
-            probs = self.score([t.prompt for t in heldout], [t.text for t in heldout])
-            self.report.update(heldout_metrics(probs, torch.tensor([t.label for t in heldout])))
-        log.info("classifier attributor: %s", self.report)
-        return self
+
+    def _stack(self, texts: list[OwnerText]) -> list[float]:
+        """Weights of the experts' logits, learnt on texts they were not fitted on (stacking).
+
+        A `stack_fraction` of the texts (paraphrases when the corpus has them, as the held-out
+        evaluation does; else responses) is set aside per owner; the experts are fitted on the
+        rest, and non-negative weights w maximise the likelihood of softmax(Σ_e w_e · logits_e)
+        on the set-aside texts. An overconfident expert that does not generalise on a corpus
+        (the from-scratch transformer on TOFU) gets a small weight there, and a large one where
+        it does (the synthetic quickstart)."""
+        inner, val = stacking_split(texts, self.config.stack_fraction, self.context.seed)
+        self._fit_experts(inner)
+        with torch.no_grad():
+            parts = self._expert_logits([t.prompt for t in val], [t.text for t in val])  # E × (n, K)
+        labels = torch.tensor([t.label for t in val])
+        raw = torch.zeros(len(parts), requires_grad=True)
+        opt = torch.optim.LBFGS([raw], max_iter=100)
+        stacked = torch.stack(parts)                                                   # (E, n, K)
+
+        def closure():
+            opt.zero_grad()
+            w = torch.nn.functional.softplus(raw)
+            loss = torch.nn.functional.cross_entropy((w[:, None, None] * stacked).sum(0), labels)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        return torch.nn.functional.softplus(raw).detach().tolist()
+
+    def _expert_logits(self, prompts: Sequence[str], responses: Sequence[str]) -> list[torch.Tensor]:
+        """Each fitted expert's (N, K) logits, in the order of `features`."""
+        texts = self.texts(prompts, responses)
+        out = []
+        for name in self.config.experts:
+            if name == "transformer":
+                device = next(self.model.parameters()).device
+                rows = []
+                for i in range(0, len(texts), self.config.score_batch_size):
+                    batch = self._encode(texts[i:i + self.config.score_batch_size], padding=True,
+                                         return_tensors="pt")
+                    rows.append(self.model(**{k: v.to(device) for k, v in batch.items()}
+                                           ).logits.float().cpu())
+                out.append(torch.cat(rows) if rows else torch.zeros(0, len(self.owners)))
+            else:
+                expert = self.ngram if name == "ngram" else self.neighbours
+                out.append(expert(texts).float().cpu() if texts else torch.zeros(0, len(self.owners)))
+        return out
 
     def _neighbours(self):
         from attributors.encoder import EncoderNeighbours
@@ -325,20 +389,11 @@ class ClassifierAttributor(Attributor):
         # on this: DareU's fluency guard gives empty answers its full penalty.)
         probs = torch.full((len(texts), len(self.owners)), 1.0 / len(self.owners))   # (N, K)
         rows = [i for i, t in enumerate(texts) if t.strip()]
-        step = self.config.score_batch_size
-        for i in range(0, len(rows), step):
-            chunk = rows[i:i + step]
-            logits = torch.zeros(len(chunk), len(self.owners))                          # (n, K)
-            if self.model is not None:
-                device = next(self.model.parameters()).device
-                batch = self._encode([texts[j] for j in chunk], padding=True, return_tensors="pt")
-                logits = logits + self.model(**{k: v.to(device) for k, v in batch.items()}
-                                             ).logits.float().cpu()
-            if self.ngram is not None:
-                logits = logits + self.ngram([texts[j] for j in chunk]).float().cpu()
-            if self.neighbours is not None:
-                logits = logits + self.neighbours([texts[j] for j in chunk]).float().cpu()
-            probs[chunk] = torch.softmax(logits / self.config.temperature, dim=-1)
+        if rows:
+            parts = self._expert_logits([""] * len(rows), [texts[j] for j in rows])    # E × (n, K)
+            weights = self.weights or [1.0] * len(parts)
+            logits = sum(w * p for w, p in zip(weights, parts))                          # (n, K)
+            probs[rows] = torch.softmax(logits / self.config.temperature, dim=-1)
         return probs
 
     def to(self, device: str | torch.device) -> "ClassifierAttributor":
@@ -374,6 +429,8 @@ class ClassifierAttributor(Attributor):
             from attributors.ngram import NgramModel
 
             self.ngram = NgramModel.load(directory / "ngram", len(self.owners))
+        weights = self.report.get("expert_weights")
+        self.weights = [weights[e] for e in cfg.experts] if weights else None
         if (directory / "encoder").is_dir():
             self.neighbours = self._neighbours().load(directory / "encoder").to(self.context.device)
         if "transformer" not in cfg.experts:

@@ -68,6 +68,26 @@ def split_owner_texts(corpus: OwnerCorpus, holdout_fraction: float, use_paraphra
     return train, heldout
 
 
+def stacking_split(texts: list[OwnerText], fraction: float, seed: int
+                   ) -> tuple[list[OwnerText], list[OwnerText]]:
+    """(fit, validation) of training texts for stacking, per owner and seeded: a `fraction` of
+    each owner's paraphrases (its responses, when it has no paraphrase) is set aside, so the
+    validation texts are new wordings as in the held-out evaluation; an owner keeps at least one
+    text to fit on."""
+    rng = random.Random(seed + 1)
+    by_owner: dict[int, list[int]] = {}
+    for i, t in enumerate(texts):
+        by_owner.setdefault(t.label, []).append(i)
+    val: set[int] = set()
+    for label, idx in by_owner.items():
+        paras = [i for i in idx if texts[i].kind == "paraphrase"]
+        pool = paras or idx
+        k = min(round(fraction * len(pool)), len(idx) - 1)
+        val.update(rng.sample(pool, max(k, 0)))
+    return ([t for i, t in enumerate(texts) if i not in val],
+            [t for i, t in enumerate(texts) if i in val])
+
+
 def heldout_metrics(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
     """Top-1 accuracy, macro-F1 and expected calibration error (15 bins) of (N, K) probabilities.
 
