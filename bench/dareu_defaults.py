@@ -39,6 +39,8 @@ SETTINGS: dict[str, list[str]] = {
     "p40b1": ["unlearn.algorithm=ppo", "unlearn.beta=0.1"],
     "p60": ["unlearn.algorithm=ppo", "unlearn.steps=60"],
     "r40e1": E1 + ["unlearn.algorithm=rloo"],
+    "g40none": ["unlearn.advantage_scale=none"],
+    "g40nofluency": ["unlearn.fluency_weight=0"],
     "lora40": ["model.mode=lora", "unlearn.lr=1e-3"],
     "qlora40": ["model.mode=qlora", "unlearn.lr=1e-3"],
     "qlora20": ["model.mode=qlora", "unlearn.lr=1e-3", "unlearn.steps=20"],
