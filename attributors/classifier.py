@@ -198,7 +198,8 @@ class ClassifierAttributor(Attributor):
         self.report = {}
         if len(cfg.experts) > 1 and cfg.stack_fraction > 0:
             self.weights = self._stack(texts)
-            self.report["expert_weights"] = dict(zip(cfg.experts, self.weights))
+            if self.weights is not None:
+                self.report["expert_weights"] = dict(zip(cfg.experts, self.weights))
         self._fit_experts(texts)
         self.report.update({"train_texts": len(train), "train_generations": len(generations),
                             "fit_seconds": round(time.time() - t0, 1)})
@@ -226,7 +227,7 @@ class ClassifierAttributor(Attributor):
             self.neighbours = self._neighbours().to(ctx.device).fit(seen, labels)
         self.to(ctx.device)
 
-    def _stack(self, texts: list[OwnerText]) -> list[float]:
+    def _stack(self, texts: list[OwnerText]) -> list[float] | None:
         """Weights of the experts' logits, learnt on texts they were not fitted on (stacking).
 
         A `stack_fraction` of the texts (paraphrases when the corpus has them, as the held-out
@@ -236,10 +237,13 @@ class ClassifierAttributor(Attributor):
         (the from-scratch transformer on TOFU) gets a small weight there, and a large one where
         it does (the synthetic quickstart)."""
         inner, val = stacking_split(texts, self.config.stack_fraction, self.context.seed)
+        if not val:  # too few texts to set any aside: the logits count 1 each
+            log.info("classifier attributor: no text to stack on; experts weighted 1 each")
+            return None
         self._fit_experts(inner)
         with torch.no_grad():
             parts = self._expert_logits([t.prompt for t in val], [t.text for t in val])  # E × (n, K)
-        labels = torch.tensor([t.label for t in val])
+        labels = torch.tensor([t.label for t in val], dtype=torch.long)
         raw = torch.zeros(len(parts), requires_grad=True)
         opt = torch.optim.LBFGS([raw], max_iter=100)
         stacked = torch.stack(parts)                                                   # (E, n, K)

@@ -8,6 +8,7 @@ response out of training instead.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Literal
@@ -82,7 +83,7 @@ def stacking_split(texts: list[OwnerText], fraction: float, seed: int
     for label, idx in by_owner.items():
         paras = [i for i in idx if texts[i].kind == "paraphrase"]
         pool = paras or idx
-        k = min(round(fraction * len(pool)), len(idx) - 1)
+        k = min(math.ceil(fraction * len(pool)), len(idx) - 1)
         val.update(rng.sample(pool, max(k, 0)))
     return ([t for i, t in enumerate(texts) if i not in val],
             [t for i, t in enumerate(texts) if i in val])
