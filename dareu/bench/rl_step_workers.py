@@ -56,7 +56,7 @@ def _dareu_module(a, work: Path, algorithm: str, mem: PeakRSS | None = None):
     if mem is not None:
         mem.begin()
     policy = Policy.from_pretrained(work / "policy", tok, run.cfg.model, "full", torch.device(a.device))
-    return DareUModule(run, policy, reward).to(a.device), run
+    return DareUModule(policy, reward, run.corpus.forget, run.corpus.retain, run.cfg).to(a.device), run
 
 
 def _fit_dareu(module, steps: int, callbacks=()) -> None:
