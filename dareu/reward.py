@@ -54,6 +54,8 @@ class DeAttributionReward(torch.nn.Module):
     [-0.75]
     >>> reward.__name__
     'de_attribution'
+    >>> reward.as_reward_func()(prompts=["Who is Bob?"], completions=["Bob bakes bread."])  # for TRL
+    [-0.75]
     """
 
     def __init__(self, attributor: Attributor, forget_owners: Sequence[str],
@@ -141,6 +143,17 @@ class DeAttributionReward(torch.nn.Module):
         prompt_texts = [_prompt_text(p) for p in prompts] if prompts is not None else [""] * len(
             responses)
         return [float(x) for x in self.rewards(prompt_texts, responses)]
+
+    def as_reward_func(self) -> Callable[..., list[float]]:
+        """This reward as a plain function, for TRL's `GRPOTrainer(reward_funcs=[...])`.
+
+        TRL takes every `nn.Module` in `reward_funcs` for a reward model (it reads `.config`), so
+        pass this function rather than the module; it logs under the reward's `__name__`."""
+        def reward_func(prompts=None, completions=None, **kwargs: Any) -> list[float]:
+            return self(prompts=prompts, completions=completions, **kwargs)
+
+        reward_func.__name__ = reward_func.__qualname__ = self.__name__
+        return reward_func
 
     def extra_repr(self) -> str:
         return (f"forget_owners={self.forget_owners}, transform={self.transform}, sees={self.sees}, "

@@ -12,12 +12,9 @@ from typing import Any, Callable
 
 from transformers import PreTrainedTokenizerBase
 
-from dareu.config import EvalConfig
+from dareu.config import DataConfig, EvalConfig
 from dareu.data.corpus import OwnerCorpus
-
-
-def _as_is(prompt: str) -> str:
-    return prompt
+from dareu.data.formatting import format_prompt
 
 
 @dataclass
@@ -43,8 +40,10 @@ class EvalTask:
     """Metric groups, batch size, answer length, item cap (the recipe's `eval` section)."""
     max_length: int = 512
     """Token cap of a prompt + answer when scoring teacher-forced (`model.max_length`)."""
-    prompt_text: Callable[[str], str] = _as_is
-    """A record's prompt as the model reads it (template or chat template)."""
+    template: str = DataConfig.template
+    """How a record's prompt is shown to the model (`data.template`)."""
+    chat_template: bool = False
+    """Format prompts with the tokenizer's chat template instead (`data.chat_template`)."""
     mass: FittedAttributor | None = None
     """The reward's attributor: `forget_attribution_mass`; None: not measured."""
     extra_mass: dict[str, FittedAttributor] = field(default_factory=dict)
@@ -52,3 +51,7 @@ class EvalTask:
     to `mass` itself (its values are reused, not recomputed)."""
     data_key: list[Any] = field(default_factory=list)
     """What identifies the corpus in the per-metric caches (the stage: data settings and seed)."""
+
+    def prompt_text(self, prompt: str) -> str:
+        """A record's prompt as the model reads it."""
+        return format_prompt(prompt, self.tokenizer, self.template, self.chat_template)

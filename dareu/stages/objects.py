@@ -63,8 +63,9 @@ def eval_task(run: Run) -> EvalTask:
                               lambda d=d: reward(run, d),
                               f"no fitted `{name}` attributor in {d} (run `dareu fit-attributor` first)")
     return EvalTask(corpus=run.corpus, tokenizer=run.tokenizer, cfg=cfg.eval,
-                    max_length=cfg.model.max_length, prompt_text=run.prompt_text, mass=mass,
-                    extra_mass=extra, data_key=[cfg.data, cfg.run.seed])
+                    max_length=cfg.model.max_length, template=cfg.data.template,
+                    chat_template=cfg.data.chat_template, mass=mass, extra_mass=extra,
+                    data_key=[cfg.data, cfg.run.seed])
 
 
 def _fitted(directory: Path, key: list, load: Callable[[], DeAttributionReward],
