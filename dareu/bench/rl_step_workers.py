@@ -62,7 +62,7 @@ def _dareu_module(a, work: Path, algorithm: str, mem: PeakRSS | None = None):
 def _fit_dareu(module, steps: int, callbacks=()) -> None:
     from dareu.trainer import make_trainer
 
-    trainer = make_trainer(module.cfg.trainer, module.run.out / "logs", "bench", max_steps=steps,
+    trainer = make_trainer(module.cfg.trainer, module.cfg.output_dir / "logs", "bench", max_steps=steps,
                            logger=False, enable_checkpointing=False, callbacks=list(callbacks))
     trainer.fit(module)
 

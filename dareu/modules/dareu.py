@@ -29,7 +29,7 @@ from dareu.config import Config
 from dareu.data.corpus import Record
 from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import BatchStream, SeededCycle
-from dareu.errors import PolicyCollapsed, TrainingDiverged
+from dareu.errors import DareUError, PolicyCollapsed, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
@@ -102,7 +102,8 @@ class DareUModule(UnlearnMethod):
     @classmethod
     def build(cls, policy, forget, retain, cfg, reward=None) -> "DareUModule":
         if reward is None:
-            raise ValueError("DareU needs a reward (the unlearn stage passes the run's).")
+            raise DareUError("DareU needs a reward: pass a DeAttributionReward (or any object with "
+                             "`rewards` and `forget_mass`) as `reward`.")
         return cls(policy, reward, forget, retain, cfg)
 
     @property
