@@ -27,6 +27,7 @@ def test_unknown_name_is_an_attribute_error():
 
 
 def test_import_dareu_loads_no_torch():
-    code = "import sys, dareu; print(sorted(m for m in ('torch', 'transformers', 'lightning') if m in sys.modules))"
+    code = ("import sys, dareu; "
+            "print(sorted(m for m in ('torch', 'transformers', 'lightning') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

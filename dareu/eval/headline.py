@@ -20,7 +20,8 @@ from dareu.eval.task import EvalTask
 log = logging.getLogger("dareu")
 
 
-def headline_metrics(task: EvalTask, model: PreTrainedModel, name: str, reward: Any = None) -> dict[str, float]:
+def headline_metrics(task: EvalTask, model: PreTrainedModel, name: str,
+                     reward: Any = None) -> dict[str, float]:
     """{forget_rouge, retain_rouge, test_rouge, forget_attribution_mass} of `model` (called `name`),
     plus `forget_attribution_mass_<a>` for each available attributor `a` of `task.extra_mass`.
 
@@ -34,8 +35,9 @@ def headline_metrics(task: EvalTask, model: PreTrainedModel, name: str, reward: 
                                   task.cfg.max_new_tokens, task.cfg.batch_size)
     if reward is None:
         if task.mass is None or task.mass.load is None:
+            why = task.mass.missing if task.mass else "not given"
             raise EvaluationError(f"{name}: no reward to measure {MASS} with: pass `reward` or set "
-                             f"task.mass ({task.mass.missing if task.mass else 'not given'}).")
+                                  f"task.mass ({why}).")
         reward = task.mass.load()
     answers = [it["answer"] for it in items["forget"]]  # the greedy answers ROUGE just scored
     prompts = [r.prompt for r in corpus.forget]
