@@ -153,7 +153,7 @@ class ClassifierModule(L.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        from dareu.modules.finetune import warmup_cosine_adamw
+        from dareu.optim import warmup_cosine_adamw
 
         return warmup_cosine_adamw(self, self.lr, self.weight_decay, self.warmup_ratio)
 

@@ -54,6 +54,7 @@ def measure(base: Path, out: Path, name: str, overrides: list[str], recipe: str)
     from dareu.eval.headline import headline_metrics
     from dareu.models import load_trained
     from dareu.pipeline import Run
+    from dareu.stages.objects import eval_task
     from dareu.stages.unlearn import unlearn
 
     d = out / name
@@ -69,7 +70,7 @@ def measure(base: Path, out: Path, name: str, overrides: list[str], recipe: str)
     wall = time.time() - t0
     model = load_trained(run.method_dir("dareu"), run.cfg.model, base_path=run.target_dir)
     row = {"name": name, "overrides": overrides, "unlearn_wall_s": round(wall, 1),
-           **headline_metrics(run, model, name)}
+           **headline_metrics(eval_task(run), model, name)}
     answers = greedy_answers(model, run.tokenizer, [run.prompt_text(r.prompt) for r in run.corpus.forget],
                              run.cfg.eval.max_new_tokens, run.cfg.eval.batch_size)
     row["forget_unique_frac"] = round(len(set(answers)) / len(answers), 3)  # mode collapse shows here

@@ -8,7 +8,6 @@ stops once the model no longer writes forget-owner knowledge — unlike maximisi
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
@@ -55,6 +54,8 @@ class DeAttributionReward(torch.nn.Module):
     [-0.75]
     >>> reward.__name__
     'de_attribution'
+    >>> reward.as_reward_func()(prompts=["Who is Bob?"], completions=["Bob bakes bread."])  # for TRL
+    [-0.75]
     """
 
     def __init__(self, attributor: Attributor, forget_owners: Sequence[str],
@@ -91,34 +92,6 @@ class DeAttributionReward(torch.nn.Module):
         forget = torch.zeros(len(owners), dtype=torch.bool)
         forget[[owners.index(o) for o in forget_owners]] = True
         self.register_buffer("forget_index", forget, persistent=False)         # (K,)
-
-    @classmethod
-    def from_run(cls, run: Any, directory: str | Path | None = None,
-                 **overrides: Any) -> "DeAttributionReward":
-        """The reward of a run: its saved attributor, forget owners, masker and reward transform.
-
-        `directory`: load the attributor saved there instead of the run's reward attributor (an
-        extra attributor of eval.attributors, fitted with the same masking and `sees`)."""
-        from attributors.base import AttributorContext, load_attributor
-        from attributors.masking import AliasMasker
-        from dareu.trainer import resolve_device
-
-        cfg = run.cfg
-        device = str(resolve_device(cfg.trainer))
-        directory = directory if directory is not None else run.attributor_dir
-        attributor = load_attributor(directory, AttributorContext(
-            device=device, seed=cfg.run.seed, model_cfg=cfg.model, sees=cfg.attributor.sees))
-        fitted, corpus = set(attributor.owners), set(run.corpus.owners)
-        if fitted != corpus:
-            extra, missing = sorted(fitted - corpus)[:5], sorted(corpus - fitted)[:5]
-            raise AttributorError(
-                f"the attributor in {directory} was fitted on different owners than this "
-                f"corpus (only in the attributor: {extra}; only in the corpus: {missing}). Refit it "
-                "with `dareu fit-attributor RECIPE` for this corpus.")
-        kw: dict[str, Any] = dict(masker=AliasMasker.from_config(run.corpus.aliases, cfg.attributor),
-                                  transform=cfg.unlearn.reward_transform, sees=cfg.attributor.sees)
-        kw.update(overrides)
-        return cls(attributor, run.corpus.forget_owners, **kw)
 
     def _apply(self, fn, *args, **kwargs):
         # `.to(device)` / Lightning moving its submodules: the attributor follows the buffers, so
@@ -170,6 +143,17 @@ class DeAttributionReward(torch.nn.Module):
         prompt_texts = [_prompt_text(p) for p in prompts] if prompts is not None else [""] * len(
             responses)
         return [float(x) for x in self.rewards(prompt_texts, responses)]
+
+    def as_reward_func(self) -> Callable[..., list[float]]:
+        """This reward as a plain function, for TRL's `GRPOTrainer(reward_funcs=[...])`.
+
+        TRL takes every `nn.Module` in `reward_funcs` for a reward model (it reads `.config`), so
+        pass this function rather than the module; it logs under the reward's `__name__`."""
+        def reward_func(prompts=None, completions=None, **kwargs: Any) -> list[float]:
+            return self(prompts=prompts, completions=completions, **kwargs)
+
+        reward_func.__name__ = reward_func.__qualname__ = self.__name__
+        return reward_func
 
     def extra_repr(self) -> str:
         return (f"forget_owners={self.forget_owners}, transform={self.transform}, sees={self.sees}, "

@@ -170,7 +170,7 @@ def test_attributor_fitted_on_other_owners_is_refused(tmp_path):
     from attributors.base import Attributor, AttributorError, register_attributor
     from dareu.config import load_config
     from dareu.pipeline import Run
-    from dareu.reward import DeAttributionReward
+    from dareu.stages.objects import reward as run_reward
 
     @register_attributor("owners_probe")
     class Probe(Attributor):
@@ -186,7 +186,7 @@ def test_attributor_fitted_on_other_owners_is_refused(tmp_path):
     probe.owners = run.corpus.owners[:-1] + ["someone else"]
     probe.save(run.attributor_dir)
     with pytest.raises(AttributorError, match="different owners.*someone else"):
-        DeAttributionReward.from_run(run)
+        run_reward(run)
     probe.owners = list(run.corpus.owners)
     probe.save(run.attributor_dir)
-    assert DeAttributionReward.from_run(run).forget_owners == run.corpus.forget_owners
+    assert run_reward(run).forget_owners == run.corpus.forget_owners

@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
             from dareu.models import weight_bytes
 
             wb = weight_bytes(policy.model)
-            module = DareUModule(run, policy, reward)
+            module = DareUModule(policy, reward, run.corpus.forget, run.corpus.retain, run.cfg)
             clock, times, tokens = step_meter(module, cuda)
             trainer = make_trainer(run.cfg.trainer, work / "logs", mode, max_steps=a.steps + 1, logger=False,
                                    enable_checkpointing=False, callbacks=[clock])

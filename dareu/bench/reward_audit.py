@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     from dareu.config import load_config
     from dareu.generation import generate
     from dareu.pipeline import Run
-    from dareu.reward import DeAttributionReward
+    from dareu.stages.objects import reward as run_reward
     from dareu.rl import fluency_penalty, fluency_threshold
     from dareu.eval.scoring import score_responses
     from dareu.models import load_causal_lm
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     run_dir = Path(a.run_dir)
     run = Run(load_config(str(run_dir / "config.yaml"), [*a.overrides, f"run.output_dir={run_dir}"]))
     cfg, u, corpus = run.cfg, run.cfg.unlearn, run.corpus
-    reward = DeAttributionReward.from_run(run)
+    reward = run_reward(run)
     target = load_causal_lm(run.target_dir, cfg.model, mode="full", trainable=False)
     oracle = load_causal_lm(run.oracle_dir, cfg.model, mode="full", trainable=False)
     forget = corpus.forget

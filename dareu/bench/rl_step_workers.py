@@ -56,13 +56,13 @@ def _dareu_module(a, work: Path, algorithm: str, mem: PeakRSS | None = None):
     if mem is not None:
         mem.begin()
     policy = Policy.from_pretrained(work / "policy", tok, run.cfg.model, "full", torch.device(a.device))
-    return DareUModule(run, policy, reward).to(a.device), run
+    return DareUModule(policy, reward, run.corpus.forget, run.corpus.retain, run.cfg).to(a.device), run
 
 
 def _fit_dareu(module, steps: int, callbacks=()) -> None:
     from dareu.trainer import make_trainer
 
-    trainer = make_trainer(module.cfg.trainer, module.run.out / "logs", "bench", max_steps=steps,
+    trainer = make_trainer(module.cfg.trainer, module.cfg.output_dir / "logs", "bench", max_steps=steps,
                            logger=False, enable_checkpointing=False, callbacks=list(callbacks))
     trainer.fit(module)
 

@@ -14,44 +14,43 @@ from typing import Any
 from transformers import PreTrainedModel
 
 from dareu.eval.answers import rouge_by_split
-from dareu.eval.suite import mass_key
-from dareu.pipeline import Run
+from dareu.eval.suite import MASS, EvaluationError, mass_key
+from dareu.eval.task import EvalTask
 
 log = logging.getLogger("dareu")
 
 
-def headline_metrics(run: Run, model: PreTrainedModel, name: str, reward: Any = None) -> dict[str, float]:
+def headline_metrics(task: EvalTask, model: PreTrainedModel, name: str,
+                     reward: Any = None) -> dict[str, float]:
     """{forget_rouge, retain_rouge, test_rouge, forget_attribution_mass} of `model` (called `name`),
-    plus `forget_attribution_mass_<a>` for each fitted attributor `a` of eval.attributors.
+    plus `forget_attribution_mass_<a>` for each available attributor `a` of `task.extra_mass`.
 
-    `reward`: anything with `forget_mass(prompts, responses) -> Tensor (N,)`; by default the run's
-    fitted attributor (`DeAttributionReward.from_run(run)`). Pass one to score several models
-    without reloading it (the extra attributors are loaded on each call).
+    `reward`: anything with `forget_mass(prompts, responses) -> Tensor (N,)`; by default the task's
+    reward attributor (`task.mass`). Pass one to score several models without reloading it (the
+    extra attributors are loaded on each call).
     """
-    cfg, corpus = run.cfg, run.corpus
+    corpus = task.corpus
     splits = {"forget": corpus.forget, "retain": corpus.retain, "test": corpus.test}
-    means, items = rouge_by_split(model, run.tokenizer, splits, run.prompt_text,
-                                  cfg.eval.max_new_tokens, cfg.eval.batch_size)
+    means, items = rouge_by_split(model, task.tokenizer, splits, task.prompt_text,
+                                  task.cfg.max_new_tokens, task.cfg.batch_size)
     if reward is None:
-        from dareu.reward import DeAttributionReward
-
-        reward = DeAttributionReward.from_run(run)
+        if task.mass is None or task.mass.load is None:
+            why = task.mass.missing if task.mass else "not given"
+            raise EvaluationError(f"{name}: no reward to measure {MASS} with: pass `reward` or set "
+                                  f"task.mass ({why}).")
+        reward = task.mass.load()
     answers = [it["answer"] for it in items["forget"]]  # the greedy answers ROUGE just scored
     prompts = [r.prompt for r in corpus.forget]
     mass = reward.forget_mass(prompts, answers)
-    means["forget_attribution_mass"] = round(float(mass.float().mean()), 4)
-    for attributor in cfg.eval.attributors:
-        directory = run.eval_attributor_dir(attributor)
-        if attributor == cfg.attributor.name:
+    means[MASS] = round(float(mass.float().mean()), 4)
+    for attributor, fitted in task.extra_mass.items():
+        if fitted is task.mass:
             extra = mass
-        elif (directory / "attributor.json").is_file():
-            from dareu.reward import DeAttributionReward
-
-            extra = DeAttributionReward.from_run(run, directory).forget_mass(prompts, answers)
+        elif fitted.load is not None:
+            extra = fitted.load().forget_mass(prompts, answers)
         else:
-            why = f"no fitted `{attributor}` attributor in {directory}"
-            log.warning("%s: %s unavailable: %s", name, mass_key(attributor), why)
-            means.setdefault("unavailable", {})[mass_key(attributor)] = why
+            log.warning("%s: %s unavailable: %s", name, mass_key(attributor), fitted.missing)
+            means.setdefault("unavailable", {})[mass_key(attributor)] = fitted.missing
             continue
         means[mass_key(attributor)] = round(float(extra.float().mean()), 4)
     log.info("%s: %s", name, means)

@@ -1,29 +1,30 @@
 """Evaluate one model on forget / retain / test / holdout and write its results.
 
-Writes `eval/<model>/TOFU_EVAL.json` (per metric: `agg_value` and `value_by_index` keyed by record
-id), `TOFU_SUMMARY.json` (the aggregates) and merges the headline figures into `summary.json`.
-Metrics that compare with the oracle read `eval/oracle/TOFU_EVAL.json`, so the oracle is
-evaluated first (the evaluate stage does that).
+Writes `<out_dir>/TOFU_EVAL.json` (per metric: `agg_value` and `value_by_index` keyed by record
+id), `TOFU_SUMMARY.json` (the aggregates) and caches each metric group under `<out_dir>/parts/`.
+Metrics that compare with the oracle take the oracle's own TOFU_EVAL, so the oracle is evaluated
+first (the evaluate stage does that, and merges each headline into `summary.json`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from transformers import PreTrainedModel
 
 from dareu.config import attributor_slug
+from dareu.distributed import is_rank_zero
 from dareu.errors import DareUError
 from dareu.eval import measure
-from dareu.eval.fingerprint import folder_fingerprint, weights_fingerprint
+from dareu.eval.fingerprint import weights_fingerprint
 from dareu.eval.sets import EvalSets, eval_sets
+from dareu.eval.task import EvalTask, FittedAttributor
 from dareu.eval.tofu_eval import rouge_summary, tofu_eval
-from dareu.io import atomic_write_json, read_json, update_summary
-from dareu.pipeline import Run, is_rank_zero
+from dareu.io import atomic_write_json
 
 log = logging.getLogger("dareu")
 
@@ -39,6 +40,7 @@ HEADLINE = {
 }
 HEADLINE_KEYS = (*HEADLINE, "test_rouge")
 MASS = "forget_attribution_mass"
+ORACLE_FIGURES = ("forget_quality", "privleak", "tow")  # computed against the oracle's own result
 
 
 def mass_key(attributor: str) -> str:
@@ -66,54 +68,36 @@ class Judge:
         return self._model
 
 
-def oracle_judge(run: Run) -> Judge:
-    return Judge(lambda: load_for_eval(run, run.oracle_dir), eval_fingerprint(run, run.oracle_dir))
-
-
-def eval_fingerprint(run: Run, path: Path) -> str:
-    """The folder's fingerprint, marked when evaluation loads it in 4-bit (other numbers)."""
-    from dareu.models import eval_mode
-
-    return folder_fingerprint(path) + ("-nf4" if eval_mode(run.cfg.model) == "qlora" else "")
-
-
-def load_for_eval(run: Run, path: Path) -> PreTrainedModel:
-    """A model folder written by DareU (full, merged or adapter on the target), in 4-bit when the
-    run unlearns on a 4-bit base (model.mode=qlora). Hub ids arrive resolved to their cache folder."""
-    from dareu.models import eval_mode, load_trained
-    from dareu.trainer import resolve_device
-
-    # base_path: a method that saved only a LoRA adapter trained it on top of the target
-    return load_trained(path, run.cfg.model, base_path=run.target_dir,
-                        device=resolve_device(run.cfg.trainer), mode=eval_mode(run.cfg.model))
-
-
-def evaluate_model(run: Run, model: PreTrainedModel, name: str, judge: Judge | None = None,
+def evaluate_model(task: EvalTask, model: PreTrainedModel, name: str, out_dir: str | Path | None = None,
+                   judge: Judge | None = None, oracle_eval: dict | None = None,
                    fingerprint: str | None = None) -> tuple[dict[str, Any], dict[str, dict]]:
     """All metrics of `model` (called `name`): (headline summary, per-item values per metric).
 
-    `fingerprint` identifies the model for the per-metric caches (default: a hash of its
-    weights); `judge` scores fluency (default: the oracle, loaded when first needed).
+    `out_dir`: where TOFU_EVAL.json, TOFU_SUMMARY.json and the per-metric caches go (None: nothing
+    is written). `judge` scores fluency (the oracle; None: fluency is not measured). `oracle_eval`:
+    the oracle's own TOFU_EVAL, for forget quality, privleak and ToW (None: those are None, unless
+    `name` is `oracle`, which is compared with itself). `fingerprint` identifies the model for the
+    caches (default: a hash of its weights).
     """
     fingerprint = fingerprint or weights_fingerprint(model)
-    if name == ORACLE and judge is None:
-        judge = Judge(lambda: model, fingerprint)
-    oracle_eval = None if name == ORACLE else _oracle_eval(run)
-    sets = eval_sets(run.corpus, run.cfg.eval.max_items)
-    if "mia" not in run.cfg.eval.metrics:
+    sets = eval_sets(task.corpus, task.cfg.max_items)
+    if "mia" not in task.cfg.metrics:
         sets.holdout = []  # holdout records serve membership inference only
-    m = _measure(run, model, name, sets, fingerprint, judge or oracle_judge(run))
+    out = Path(out_dir) if out_dir is not None else None
+    m = _measure(task, model, name, sets, fingerprint, judge, out / "parts" if out else None)
+    if oracle_eval is None and name != ORACLE:
+        oracle_eval = {}  # no oracle to compare with: those metrics stay out (tofu_eval: None = self)
+        for key in ORACLE_FIGURES:
+            m["unavailable"][key] = "no oracle evaluation was given to compare with"
     ev = tofu_eval(sets, m, oracle_eval)
-    summary = headline(ev, sets, run.cfg.eval.attributors)
+    summary = headline(ev, sets, list(task.extra_mass))
     # always written (maybe empty), so a rerun that filled a gap clears its old reason
-    summary["unavailable"] = unavailable(summary, run.cfg.eval.metrics, sets, m["unavailable"])
+    summary["unavailable"] = unavailable(summary, task.cfg.metrics, sets, m["unavailable"])
     for key, why in summary["unavailable"].items():
         log.warning("eval %s: %s unavailable: %s", name, key, why)
-    if is_rank_zero():
-        out = run.eval_dir(name)
+    if out is not None and is_rank_zero():
         atomic_write_json(out / "TOFU_EVAL.json", ev)
         atomic_write_json(out / "TOFU_SUMMARY.json", {k: v["agg_value"] for k, v in ev.items()})
-        update_summary(run.out, name, summary)
     log.info("eval %s: %s", name, {k: _short(v) for k, v in summary.items() if v is not None})
     return summary, {k: v["value_by_index"] for k, v in ev.items()}
 
@@ -159,89 +143,80 @@ def unavailable(summary: dict[str, Any], metrics: Sequence[str], sets: EvalSets,
     return out
 
 
-def _oracle_eval(run: Run) -> dict:
-    ev = read_json(run.eval_dir(ORACLE) / "TOFU_EVAL.json")
-    if ev is None:
-        raise EvaluationError(f"{run.eval_dir(ORACLE)}/TOFU_EVAL.json is missing: evaluate the "
-                              "oracle first (`dareu evaluate` does, before every other model).")
-    return ev
-
-
-def _measure(run: Run, model: PreTrainedModel, name: str, sets: EvalSets, fingerprint: str,
-             judge: Judge) -> dict[str, Any]:
-    """Each metric group from its cache under eval/<name>/parts/, or computed and cached."""
-    cfg, e = run.cfg, run.cfg.eval
-    parts = run.eval_dir(name) / "parts"
-    base = [fingerprint, cfg.data, cfg.run.seed, e.max_items]
+def _measure(task: EvalTask, model: PreTrainedModel, name: str, sets: EvalSets, fingerprint: str,
+             judge: Judge | None, parts: Path | None) -> dict[str, Any]:
+    """Each metric group from its cache under `parts`, or computed (and cached there)."""
+    e = task.cfg
+    base = [fingerprint, *task.data_key, e.max_items]
     answers_key = base + [e.max_new_tokens]
     m: dict[str, Any] = {
-        "answers": measure.cached(parts / "answers.json", answers_key,
-                                  lambda: measure.answers(run, model, sets)),
-        "scores": measure.cached(parts / "scores.json",
-                                 base + [cfg.model.max_length, e.mia_k, bool(sets.holdout)],
-                                 lambda: measure.teacher_forced(run, model, sets)),
+        "answers": measure.cached(_part(parts, "answers"), answers_key,
+                                  lambda: measure.answers(task, model, sets)),
+        "scores": measure.cached(_part(parts, "scores"),
+                                 base + [task.max_length, e.mia_k, bool(sets.holdout)],
+                                 lambda: measure.teacher_forced(task, model, sets)),
         "fluency": None, "mass": None, "extra_mass": {}, "unavailable": {},
     }
     forget_answers = m["answers"].get("forget", [])
     if not forget_answers:
-        for key in ("fluency_ppl", MASS, *(mass_key(a) for a in e.attributors)):
+        for key in ("fluency_ppl", MASS, *(mass_key(a) for a in task.extra_mass)):
             m["unavailable"][key] = "the evaluation has no forget answers to score"
     if "fluency" in e.metrics and forget_answers:
-        m["fluency"] = measure.cached(
-            parts / "fluency.json", answers_key + [judge.fingerprint, cfg.model.max_length],
-            lambda: measure.fluency(run, judge.model, sets, forget_answers))
+        if judge is None:
+            m["unavailable"]["fluency_ppl"] = "no judge model was given to score the answers with"
+        else:
+            m["fluency"] = measure.cached(
+                _part(parts, "fluency"), answers_key + [judge.fingerprint, task.max_length],
+                lambda: measure.fluency(task, judge.model, sets, forget_answers))
     if "attribution" in e.metrics and forget_answers:
-        m["mass"] = _mass(run, parts, answers_key, sets, forget_answers, m["unavailable"])
-        m["extra_mass"] = _extra_mass(run, name, parts, answers_key, sets, forget_answers, m["mass"],
+        m["mass"] = _mass(task.mass, MASS, name, _part(parts, "mass"), answers_key, sets,
+                          forget_answers, m["unavailable"])
+        m["extra_mass"] = _extra_mass(task, name, parts, answers_key, sets, forget_answers, m["mass"],
                                       m["unavailable"])
     return m
 
 
-def _mass(run: Run, parts, answers_key: list, sets: EvalSets, forget_answers: list[str],
-          gaps: dict[str, str]):
-    if not (run.attributor_dir / "attributor.json").is_file():
-        gaps[MASS] = (f"no fitted attributor in {run.attributor_dir} (run `dareu fit-attributor` "
-                      "first)")
+def _part(parts: Path | None, group: str) -> Path | None:
+    return parts / f"{group}.json" if parts is not None else None
+
+
+def _mass(attributor: FittedAttributor | None, key_name: str, model: str, path: Path | None,
+          answers_key: list, sets: EvalSets, forget_answers: list[str],
+          gaps: dict[str, str]) -> list[float] | None:
+    """Per-item forget mass under one fitted attributor (None, its reason in `gaps`, when it is
+    not available)."""
+    if attributor is None or attributor.load is None:
+        gaps[key_name] = attributor.missing if attributor else "no attributor was given (EvalTask.mass)"
         return None
-    key = answers_key + [run.cfg.attributor, folder_fingerprint(run.attributor_dir)]
-    return measure.cached(parts / "mass.json", key,
-                          lambda: measure.attribution_mass(run, sets, forget_answers))
+
+    def compute() -> list[float]:
+        t0 = time.perf_counter()
+        mass = measure.attribution_mass(attributor.load(), sets, forget_answers)
+        log.info("eval %s: %s in %.1f s", model, key_name, time.perf_counter() - t0)
+        return mass
+
+    return measure.cached(path, answers_key + attributor.key, compute)
 
 
-def _extra_mass(run: Run, model: str, parts: Path, answers_key: list, sets: EvalSets,
+def _extra_mass(task: EvalTask, model: str, parts: Path | None, answers_key: list, sets: EvalSets,
                 forget_answers: list[str], reward_mass: list[float] | None,
                 gaps: dict[str, str]) -> dict[str, list[float]]:
     """{attributor slug: per-item forget mass} for each attributor of eval.attributors, on the
     same greedy forget answers; the reward's attributor reuses `reward_mass`."""
     out = {}
-    for name in run.cfg.eval.attributors:
+    for name, attributor in task.extra_mass.items():
         slug = attributor_slug(name)
-        if name == run.cfg.attributor.name:
+        if attributor is task.mass:
             if reward_mass is not None:
                 out[slug] = reward_mass
             else:
                 gaps[mass_key(name)] = gaps.get(MASS, "the reward's attributor gave no mass")
             continue
-        directory = run.eval_attributor_dir(name)
-        if not (directory / "attributor.json").is_file():
-            gaps[mass_key(name)] = (f"no fitted `{name}` attributor in {directory} (run `dareu "
-                                    "fit-attributor` first)")
-            continue
-        # the masking / `sees` settings it was fitted with, not the reward attributor's options
-        key = answers_key + [replace(run.cfg.attributor, name=name, options={}),
-                             folder_fingerprint(directory)]
-        out[slug] = measure.cached(parts / f"mass_{slug}.json", key,
-                                   lambda d=directory, n=name: _timed_mass(run, model, n, d, sets,
-                                                                           forget_answers))
+        mass = _mass(attributor, mass_key(name), model, _part(parts, f"mass_{slug}"), answers_key,
+                     sets, forget_answers, gaps)
+        if mass is not None:
+            out[slug] = mass
     return out
-
-
-def _timed_mass(run: Run, model: str, attributor: str, directory: Path, sets: EvalSets,
-                forget_answers: list[str]) -> list[float]:
-    t0 = time.perf_counter()
-    mass = measure.attribution_mass(run, sets, forget_answers, directory)
-    log.info("eval %s: forget mass under `%s` in %.1f s", model, attributor, time.perf_counter() - t0)
-    return mass
 
 
 def _short(v: Any) -> Any:

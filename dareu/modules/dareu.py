@@ -20,14 +20,16 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import defaultdict
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from dareu.data.formatting import IGNORE, encode_pair, pad_batch
+from dareu.config import Config
+from dareu.data.corpus import Record
+from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import BatchStream, SeededCycle
-from dareu.errors import PolicyCollapsed, TrainingDiverged
+from dareu.errors import DareUError, PolicyCollapsed, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
@@ -69,18 +71,20 @@ class DareUModule(UnlearnMethod):
     COLLAPSE_PATIENCE = 3
     """Consecutive collapsed steps before the run stops (or warns, with unlearn.on_collapse=warn)."""
 
-    def __init__(self, run, policy, reward: Reward) -> None:
-        super().__init__(run, policy)
+    def __init__(self, policy, reward: Reward, forget_prompts: Sequence[str | Record],
+                 retain: Sequence[Record], cfg: Config) -> None:
+        """`policy`: a `dareu.Policy`; `reward`: a `DeAttributionReward` or look-alike;
+        `forget_prompts`: the forget owners' prompts (strings or records); `retain`: retain-owner
+        records for the distillation guard; `cfg`: a `dareu.Config` (its `unlearn` section)."""
+        super().__init__(policy, forget_prompts, retain, cfg)
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only trainable weights (on_save_checkpoint)
         self.reward = reward
         u, tok = self.cfg.unlearn, policy.tokenizer
         self.tokenizer = tok
-        corpus = run.corpus
-        self.forget_prompts = [(r.prompt, run.prompt_text(r.prompt)) for r in corpus.forget]
-        self.retain_rows = [dict(encode_pair(tok, run.prompt_text(r.prompt), r.response,
-                                             self.cfg.model.max_length), prompt=r.prompt)
-                            for r in corpus.retain]
+        prompts = [p if isinstance(p, str) else p.prompt for p in self.forget]
+        self.forget_prompts = [(p, self.prompt_text(p)) for p in prompts]
+        self.retain_rows = [dict(self.encode(r), prompt=r.prompt) for r in self.retain]
         hidden = policy.model.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden, 1) if u.algorithm == "ppo" else None
         if self.value_head is not None:  # V ≡ 0 at the start: no bias before the critic has data
@@ -96,10 +100,11 @@ class DareUModule(UnlearnMethod):
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
-    def from_run(cls, run, policy) -> "DareUModule":
-        from dareu.reward import DeAttributionReward
-
-        return cls(run, policy, DeAttributionReward.from_run(run))
+    def build(cls, policy, forget, retain, cfg, reward=None) -> "DareUModule":
+        if reward is None:
+            raise DareUError("DareU needs a reward: pass a DeAttributionReward (or any object with "
+                             "`rewards` and `forget_mass`) as `reward`.")
+        return cls(policy, reward, forget, retain, cfg)
 
     @property
     def optimizer_steps_per_batch(self) -> int:
@@ -248,7 +253,7 @@ class DareUModule(UnlearnMethod):
         ids, att = b["input_ids"].to(self.device), b["attention_mask"].to(self.device)  # (B, T)
         batches = [self._distill_batch(ids, att, (b["labels"][:, 1:] != IGNORE).to(self.device))]
         if self.cfg.unlearn.retain_on_generations:
-            texts = [self.run.prompt_text(r["prompt"]) for r in rows]
+            texts = [self.prompt_text(r["prompt"]) for r in rows]
             enc = encode_prompts(self.tokenizer, texts, self.device)  # (B, Tp)
             seq = self._sample(enc, 1, step, stream=1)  # (B, Tp + R)
             resp = seq[:, enc["input_ids"].shape[1]:]
@@ -362,8 +367,9 @@ class DareUModule(UnlearnMethod):
                 f"the last good checkpoint is kept in {self._checkpoint_dir}.")
 
     @property
-    def _checkpoint_dir(self):
-        return self.run.method_dir(self.method_name) / "checkpoints"
+    def _checkpoint_dir(self) -> str:
+        callback = self.trainer.checkpoint_callback if self._trainer is not None else None
+        return str(getattr(callback, "dirpath", None) or "the trainer's checkpoint folder")
 
     # -- logging and guards ----------------------------------------------------------------------
     def _log_step(self, ro: Rollout, stats: dict[str, Tensor]) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from transformers import PreTrainedModel, get_cosine_schedule_with_warmup
+from transformers import PreTrainedModel
+
+from dareu.optim import warmup_cosine_adamw
 
 
 class FinetuneModule(L.LightningModule):
@@ -24,12 +26,3 @@ class FinetuneModule(L.LightningModule):
     def configure_optimizers(self):
         return warmup_cosine_adamw(self, self.lr, self.weight_decay, self.warmup_ratio)
 
-
-def warmup_cosine_adamw(module: L.LightningModule, lr: float, weight_decay: float,
-                        warmup_ratio: float) -> dict:
-    """AdamW over the module's trainable weights, linear warmup then cosine decay per step."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    total = max(1, int(module.trainer.estimated_stepping_batches))
-    sched = get_cosine_schedule_with_warmup(opt, int(warmup_ratio * total), total)
-    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -7,39 +7,59 @@ in any imported module (or name it by import path `package.module:Class` in `unl
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 import lightning as L
 import torch
 
+from dareu.data.corpus import Record
+from dareu.data.formatting import encode_pair, format_prompt
 from dareu.errors import ConfigError
 
 if TYPE_CHECKING:
+    from dareu.config import Config
     from dareu.modules.policy import Policy
-    from dareu.pipeline import Run
 
 _METHODS: dict[str, type["UnlearnMethod"]] = {}
 _BUILTIN_MODULES = ("dareu.modules.dareu", "dareu.modules.baselines")
 
 
 class UnlearnMethod(L.LightningModule):
-    """Base of every unlearning method: holds the run, its config and the policy (+ reference).
+    """Base of every unlearning method: the policy (+ reference), the forget and retain records and
+    the recipe, all plain objects, so the module runs in any `L.Trainer`.
 
-    Subclasses implement `training_step` (or manual optimisation) and `train_dataloader`.
+    `cfg` is a `dareu.Config` (`Config()` for the defaults); a method reads `unlearn`, `run.seed`,
+    `model.max_length` and the prompt template of `data`. Subclasses implement `training_step` (or
+    manual optimisation) and `train_dataloader`.
     """
 
     method_name: str = ""
     uses_attributor: bool = False
     """True when the method's result depends on the fitted attributor (its stage reruns with it)."""
 
-    def __init__(self, run: "Run", policy: "Policy") -> None:
+    def __init__(self, policy: "Policy", forget: Sequence[Record], retain: Sequence[Record],
+                 cfg: "Config") -> None:
         super().__init__()
-        self.run, self.cfg, self.policy = run, run.cfg, policy
+        self.cfg, self.policy = cfg, policy
+        self.forget, self.retain = list(forget), list(retain)
 
     @classmethod
-    def from_run(cls, run: "Run", policy: "Policy") -> "UnlearnMethod":
-        """Build the method for a run (override to load what else it needs, e.g. DareU's reward)."""
-        return cls(run, policy)
+    def build(cls, policy: "Policy", forget: Sequence[Record], retain: Sequence[Record],
+              cfg: "Config", reward: Any = None) -> "UnlearnMethod":
+        """What the unlearn stage calls; `reward` (the run's `DeAttributionReward`) is given when
+        `uses_attributor` is True. Override when the constructor takes more (DareU's reward)."""
+        return cls(policy, forget, retain, cfg)
+
+    def prompt_text(self, prompt: str) -> str:
+        """A record's prompt as the model reads it (the recipe's template / chat template)."""
+        d = self.cfg.data
+        return format_prompt(prompt, self.policy.tokenizer, d.template, d.chat_template)
+
+    def encode(self, record: Record, response: str | None = None) -> dict[str, list[int]]:
+        """input_ids / labels of the record's prompt with its own answer (or `response`)."""
+        return encode_pair(self.policy.tokenizer, self.prompt_text(record.prompt),
+                           record.response if response is None else response,
+                           self.cfg.model.max_length)
 
     @property
     def optimizer_steps_per_batch(self) -> int:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import gc
 import logging
+from functools import cache
 from pathlib import Path
 
 import torch
 
 from dareu.eval.fingerprint import folder_fingerprint
-from dareu.eval.suite import (ORACLE, Judge, eval_fingerprint, evaluate_model, load_for_eval,
-                              oracle_judge)
+from dareu.eval.suite import ORACLE, EvaluationError, Judge, evaluate_model
+from dareu.eval.task import EvalTask
+from dareu.io import read_json, update_summary
 from dareu.pipeline import Run, is_rank_zero
+from dareu.stages.objects import eval_fingerprint, eval_task, load_for_eval, oracle_judge
 
 log = logging.getLogger("dareu")
 
@@ -46,13 +49,14 @@ def evaluate(run: Run) -> dict:
     run.corpus  # noqa: B018  (build the corpus, and fail on a bad one, before loading any model)
     judge = oracle_judge(run)
     attributors = _attributor_fingerprints(run)
+    task = cache(lambda: eval_task(run))  # built when a model is evaluated, after the extra fits
     results = {}
     for name, path in models_to_evaluate(run).items():
         fingerprint = eval_fingerprint(run, path)
         key = [cfg.eval, cfg.data, cfg.run.seed, cfg.model.max_length, cfg.attributor, fingerprint,
                judge.fingerprint, attributors]
         results[name] = run.stage(f"eval-{name}", key,
-                                  lambda: _evaluate_one(run, name, path, fingerprint, judge),
+                                  lambda: _evaluate_one(run, task(), name, path, fingerprint, judge),
                                   outputs=[run.eval_dir(name) / "TOFU_SUMMARY.json",
                                            (run.out / "summary.json", f"models.{name}")])
     return results
@@ -76,14 +80,26 @@ def _attributor_fingerprints(run: Run):
     return [reward, extra]
 
 
-def _evaluate_one(run: Run, name: str, path: Path, fingerprint: str, judge: Judge) -> dict:
+def _evaluate_one(run: Run, task: EvalTask, name: str, path: Path, fingerprint: str,
+                  judge: Judge) -> dict:
     if not is_rank_zero():  # under a DDP launch every rank runs the stages; one evaluates
         return {}
+    oracle_eval = None if name == ORACLE else _oracle_eval(run)
     model = judge.model if name == ORACLE else load_for_eval(run, path)
-    summary, _ = evaluate_model(run, model, name, judge=judge, fingerprint=fingerprint)
+    summary, _ = evaluate_model(task, model, name, run.eval_dir(name), judge=judge,
+                                oracle_eval=oracle_eval, fingerprint=fingerprint)
+    update_summary(run.out, name, summary)
     if name != ORACLE:
         del model
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     return summary
+
+
+def _oracle_eval(run: Run) -> dict:
+    ev = read_json(run.eval_dir(ORACLE) / "TOFU_EVAL.json")
+    if ev is None:
+        raise EvaluationError(f"{run.eval_dir(ORACLE)}/TOFU_EVAL.json is missing: evaluate the "
+                              "oracle first (`dareu evaluate` does, before every other model).")
+    return ev

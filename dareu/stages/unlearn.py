@@ -23,6 +23,7 @@ import torch
 from dareu.config import config_hash
 from dareu.io import atomic_dir, atomic_write_json, atomic_write_text, read_json
 from dareu.pipeline import Run, from_rank_zero, is_rank_zero
+from dareu.stages import objects
 
 log = logging.getLogger("dareu")
 
@@ -85,7 +86,9 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     device = resolve_device(cfg.trainer) if cfg.model.mode == "qlora" else None  # 4-bit loads in place
     policy = Policy.from_pretrained(run.target_dir, run.tokenizer, cfg.model, cfg.model.mode, device)
-    module = get_method(name).from_run(run, policy)
+    method = get_method(name)
+    reward = objects.reward(run) if method.uses_attributor else None
+    module = method.build(policy, run.corpus.forget, run.corpus.retain, cfg, reward)
     per_step = module.optimizer_steps_per_batch
     checkpoints = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.unlearn.checkpoint_every * per_step,
                                   save_last=True)

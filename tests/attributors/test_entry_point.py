@@ -1,4 +1,4 @@
-"""A user's attributor (docs/examples/keyword_attributor.py) reached without editing DareU:
+"""A user's attributor (examples/keyword_attributor.py) reached without editing DareU:
 through the `dareu.attributors` entry-point group of an installed distribution, or by import path."""
 
 import importlib.metadata
@@ -15,7 +15,7 @@ from dareu.config import load_config
 from dareu.data.synthetic import synthetic_corpus
 from dareu.reward import DeAttributionReward
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from dareu.errors import DareUError
 from dareu.io import read_json
 from dareu.models import train_tokenizer
 from dareu.pipeline import Run
-from dareu.reward import DeAttributionReward
 from dareu.stages.fit_attributor import fit_attributor
+from dareu.stages.objects import reward as run_reward
 
 OVERRIDES = ["data.num_owners=4", "data.qa_per_owner=4", "data.num_holdout_owners=0",
              "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
@@ -57,7 +57,7 @@ def test_fit_save_summary_resume(tmp_path):
     assert fit_attributor(_run(tmp_path)) == result            # up to date: skipped
     assert (run.attributor_dir / "attributor.json").stat().st_mtime_ns == stamp
 
-    reward = DeAttributionReward.from_run(_run(tmp_path))
+    reward = run_reward(_run(tmp_path))
     forget = run.corpus.forget
     r = reward(prompts=[x.prompt for x in forget], completions=[x.response for x in forget])
     assert len(r) == len(forget) and all(-1 <= x <= 0 for x in r)

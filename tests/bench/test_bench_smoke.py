@@ -1,7 +1,8 @@
 """Smoke tests of the `dareu bench` benchmarks at tiny sizes: they run and write complete results.
 
-No timed assertions. TRL (pyarrow + pandas, ~270 MB) is only in the `bench` extra, so the rl-step
-test runs the DareU sides here and the TRL side only when trl is installed.
+No timed assertions. TRL (pyarrow + pandas, ~270 MB) is in the `test` extra for
+examples/trl_grpo_reward.py; in an environment without it the rl-step test still runs the DareU
+sides (tests/test_examples.py then fails, saying what to install).
 """
 
 from __future__ import annotations

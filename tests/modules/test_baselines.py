@@ -12,7 +12,8 @@ from dareu.data.synthetic import synthetic_corpus
 from dareu.errors import ConfigError
 from dareu.models import build_tiny_model, save_model, train_tokenizer
 from dareu.modules.baselines import BASELINES, LossUnlearnMethod, load_idk_answers
-from dareu.modules.baselines.data import encode, role_loader
+from dareu.data.formatting import encode_pair
+from dareu.modules.baselines.data import role_loader
 from dareu.modules.baselines.losses import nll_loss
 from dareu.modules.policy import Policy
 from dareu.modules.registry import available_methods, get_method
@@ -34,8 +35,9 @@ def world(tmp_path_factory):
     tok = train_tokenizer(corpus.all_texts(), 300)
     run = make_run(corpus, tok, tmp_path_factory.mktemp("run"))
     model = build_tiny_model(run.cfg.model, tok, seed=0)
-    batch = next(iter(role_loader([{"r": encode(run, r)} for r in corpus.records], tok.pad_token_id,
-                                  len(corpus.records), seed=0)))["r"]
+    rows = [{"r": encode_pair(tok, run.prompt_text(r.prompt), r.response, run.cfg.model.max_length)}
+            for r in corpus.records]
+    batch = next(iter(role_loader(rows, tok.pad_token_id, len(corpus.records), seed=0)))["r"]
     opt = torch.optim.AdamW(model.parameters(), lr=3e-2)
     for _ in range(80):
         model(**batch).loss.backward()
@@ -57,12 +59,12 @@ def make_method(world, tmp_path, name, mode="full", *overrides) -> LossUnlearnMe
     corpus, tok, target = world
     run = make_run(corpus, tok, tmp_path, f"model.mode={mode}", *overrides)
     policy = Policy.from_pretrained(target, tok, run.cfg.model, mode)
-    return get_method(name)(run, policy)
+    return get_method(name)(policy, corpus.forget, corpus.retain, run.cfg)
 
 
 def forget_nll(method: LossUnlearnMethod, reference: bool = False) -> float:
     """Mean token NLL of every forget answer under the policy (or its reference)."""
-    b = next(iter(role_loader(method.forget_items(), method.run.tokenizer.pad_token_id, 100, 0)))["forget"]
+    b = next(iter(role_loader(method.forget_items(), method.policy.tokenizer.pad_token_id, 100, 0)))["forget"]
     with torch.no_grad():
         if reference:
             logps = method.policy.token_logprobs(b["input_ids"], b["attention_mask"], reference=True)
@@ -72,7 +74,7 @@ def forget_nll(method: LossUnlearnMethod, reference: bool = False) -> float:
 
 
 def fit(method: LossUnlearnMethod, steps: int = STEPS) -> dict[str, float]:
-    trainer = make_trainer(method.cfg.trainer, method.run.out, "logs", max_steps=steps, logger=False)
+    trainer = make_trainer(method.cfg.trainer, method.cfg.output_dir, "logs", max_steps=steps, logger=False)
     trainer.fit(method)
     assert trainer.global_step == steps
     return {k: v.item() for k, v in trainer.logged_metrics.items()}
@@ -158,8 +160,8 @@ def test_idkpo_pairs_each_forget_prompt_with_a_seeded_idk_answer(world, tmp_path
     assert len(items) == len(corpus.forget)
     chosen = []
     for item, rec in zip(items, corpus.forget):
-        assert item["forget"] == encode(method.run, rec)  # rejected: the true answer
-        chosen += [a for a in answers if item["idk"] == encode(method.run, rec, a)]  # same prompt
+        assert item["forget"] == method.encode(rec)  # rejected: the true answer
+        chosen += [a for a in answers if item["idk"] == method.encode(rec, a)]  # same prompt
     assert len(chosen) == len(items) and len(set(chosen)) > 1
     assert items == make_method(world, tmp_path, "idkpo").forget_items()  # same seed, same answers
 

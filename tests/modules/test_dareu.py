@@ -90,12 +90,12 @@ def make(base, overrides: list[str], mode: str = "full", reward=None) -> DareUMo
     run.__dict__.update(corpus=run0.corpus, tokenizer=tok)
     L.seed_everything(0, verbose=False)
     policy = Policy.from_pretrained(out / "model", tok, cfg.model, mode)
-    return DareUModule(run, policy, reward or VowelReward())
+    return DareUModule(policy, reward or VowelReward(), run.corpus.forget, run.corpus.retain, cfg)
 
 
 def fit(module: DareUModule, steps: int, name: str = "t", ckpt_path=None, callbacks=()) -> list[dict]:
     rec = Recorder()
-    trainer = make_trainer(module.cfg.trainer, module.run.out / "logs", name, log_every_n_steps=1,
+    trainer = make_trainer(module.cfg.trainer, module.cfg.output_dir / "logs", name, log_every_n_steps=1,
                            max_steps=steps * module.optimizer_steps_per_batch,
                            callbacks=[rec, *callbacks], enable_checkpointing=bool(callbacks))
     trainer.fit(module, ckpt_path=ckpt_path)

@@ -13,8 +13,8 @@ from dareu.eval.answers import greedy_answers
 from dareu.eval.scoring import score_responses
 from dareu.models import load_causal_lm, load_trained
 from dareu.pipeline import Run
-from dareu.reward import DeAttributionReward
 from dareu.rl import fluency_penalty, fluency_threshold
+from dareu.stages.objects import reward as run_reward
 from dareu.stages.unlearn import unlearn
 
 # a target that memorises its answers (as in the evaluation tests), the default attributor
@@ -38,7 +38,7 @@ def test_dareu_lowers_forget_mass_with_fluent_answers(tmp_path):
     out = prepare_run(tmp_path / "run", RUN)
     run = Run(load_config(None, RUN + [f"run.output_dir={out}"]))
     unlearn(run)
-    reward = DeAttributionReward.from_run(run)
+    reward = run_reward(run)
     target = load_causal_lm(run.target_dir, run.cfg.model, mode="full", trainable=False)
     dareu = load_trained(run.method_dir("dareu"), run.cfg.model, base_path=run.target_dir)
     _, before = _answers_and_mass(run, target, reward)

@@ -70,7 +70,7 @@ def test_qlora_recipe_runs_end_to_end_on_cpu(llama_folders, tofu_dir, tmp_path):
     assert (out / "report.md").is_file()
 
     from dareu.pipeline import Run
-    from dareu.eval.suite import load_for_eval
+    from dareu.stages.objects import load_for_eval
 
     judge = load_for_eval(Run(cfg), out / "oracle")
     assert getattr(judge, "is_loaded_in_4bit", False)  # evaluation and the judge fit where QLoRA fits

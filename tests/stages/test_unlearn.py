@@ -16,6 +16,7 @@ from dareu.modules.dareu import DareUModule
 from dareu.pipeline import Run
 from dareu.stages import unlearn as unlearn_mod
 from dareu.stages.fit_attributor import fit_attributor
+from dareu.stages.objects import eval_task
 from dareu.stages.prepare import prepare
 
 TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
@@ -55,7 +56,7 @@ def test_unlearn_saves_a_loadable_model_and_step_metrics(prepared):
     rows = list(csv.DictReader(open(run.out / "logs" / "dareu" / "metrics.csv")))
     assert len(rows) == 2 and {"reward_mean", "forget_mass", "kl", "retain_kl"} <= set(rows[0])
     model = load_trained(folder, run.cfg.model, base_path=run.target_dir)
-    metrics = headline_metrics(run, model, "dareu")
+    metrics = headline_metrics(eval_task(run), model, "dareu")
     assert set(metrics) == {"forget_rouge", "retain_rouge", "test_rouge", "forget_attribution_mass"}
     assert 0 <= metrics["forget_attribution_mass"] <= 1
 

@@ -8,22 +8,23 @@ no-grad pass), and minimises `loss(outputs)` with Lightning's automatic optimisa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import torch
 from lightning.pytorch.utilities import CombinedLoader
 from torch import Tensor
 
+from dareu.data.corpus import Record
 from dareu.data.formatting import IGNORE
 from dareu.errors import DataError
-from dareu.modules.baselines.data import Item, encode, role_loader
+from dareu.modules.baselines.data import Item, role_loader
 from dareu.modules.baselines.losses import nll_loss, sequence_nll
 from dareu.modules.registry import UnlearnMethod
 from dareu.rl import sequence_logprob, token_logprobs
 
 if TYPE_CHECKING:
+    from dareu.config import Config
     from dareu.modules.policy import Policy
-    from dareu.pipeline import Run
 
 
 @dataclass
@@ -59,8 +60,9 @@ class LossUnlearnMethod(UnlearnMethod):
     uses_retain: bool = True
     """False: the retain batch is scored without grad, only to log `retain_nll`."""
 
-    def __init__(self, run: "Run", policy: "Policy") -> None:
-        super().__init__(run, policy)
+    def __init__(self, policy: "Policy", forget: Sequence[Record], retain: Sequence[Record],
+                 cfg: "Config") -> None:
+        super().__init__(policy, forget, retain, cfg)
         self.hp = self.cfg.unlearn.baselines  # β, δ, α, batch sizes: `unlearn.baselines`
 
     # -- the one thing a baseline defines --------------------------------------------------------
@@ -69,17 +71,17 @@ class LossUnlearnMethod(UnlearnMethod):
 
     # -- data ------------------------------------------------------------------------------------
     def forget_items(self) -> list[Item]:
-        return [{"forget": encode(self.run, r)} for r in self.run.corpus.forget]
+        return [{"forget": self.encode(r)} for r in self.forget]
 
     def retain_items(self) -> list[Item]:
-        return [{"retain": encode(self.run, r)} for r in self.run.corpus.retain]
+        return [{"retain": self.encode(r)} for r in self.retain]
 
     def train_dataloader(self) -> CombinedLoader:
         forget, retain = self.forget_items(), self.retain_items()
         if not forget or not retain:
             raise DataError(f"{self.method_name} needs forget and retain records; the corpus has "
                             f"{len(forget)} forget and {len(retain)} retain records.")
-        pad, seed = self.run.tokenizer.pad_token_id, self.cfg.run.seed
+        pad, seed = self.policy.tokenizer.pad_token_id, self.cfg.run.seed
         # different seeds: the two streams shuffle independently; max_size_cycle restarts the
         # shorter one, so every step sees both (the trainer stops at max_steps)
         return CombinedLoader({"forget": role_loader(forget, pad, self.hp.forget_batch_size, seed),

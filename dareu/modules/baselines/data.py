@@ -12,16 +12,9 @@ from typing import Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from dareu.data.corpus import Record
-from dareu.data.formatting import encode_pair, pad_batch
+from dareu.data.formatting import pad_batch
 
 Item = dict[str, dict[str, list[int]]]  # role -> {input_ids, labels}
-
-
-def encode(run, record: Record, response: str | None = None) -> dict[str, list[int]]:
-    """The record's prompt (templated as everywhere in the run) with its own or another answer."""
-    return encode_pair(run.tokenizer, run.prompt_text(record.prompt),
-                       record.response if response is None else response, run.cfg.model.max_length)
 
 
 def role_loader(items: Sequence[Item], pad_id: int, batch_size: int, seed: int) -> DataLoader:

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from dareu.errors import ConfigError
 from dareu.modules.baselines.base import LossUnlearnMethod, Scored
-from dareu.modules.baselines.data import Item, encode
+from dareu.modules.baselines.data import Item
 from dareu.modules.baselines.losses import dpo_loss
 from dareu.modules.registry import register_method
 
@@ -38,8 +38,8 @@ class IdkPO(LossUnlearnMethod):
     def forget_items(self) -> list[Item]:
         # each forget prompt: its true answer (rejected) beside a seeded-random idk answer (chosen)
         answers, rng = load_idk_answers(self.hp.idk_answers), random.Random(self.cfg.run.seed)
-        return [{"forget": encode(self.run, r), "idk": encode(self.run, r, rng.choice(answers))}
-                for r in self.run.corpus.forget]
+        return [{"forget": self.encode(r), "idk": self.encode(r, rng.choice(answers))}
+                for r in self.forget]
 
     def loss(self, outputs: dict[str, Scored]) -> Tensor:
         f, idk = outputs["forget"], outputs["idk"]

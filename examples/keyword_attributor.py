@@ -1,6 +1,11 @@
 """A third-party attributor in a few dozen lines: word overlap with each owner's responses.
 
-Install it from your own package with an entry point (pyproject.toml):
+Run it end to end (fit on a tiny corpus, reward DareU with it, evaluate the unlearned model):
+
+    python examples/keyword_attributor.py [OUT_DIR]        # CPU, about a minute
+
+To use it from DareU's own pipeline, install it from your own package with an entry point
+(pyproject.toml): from your own package with an entry point (pyproject.toml):
 
     [project.entry-points."dareu.attributors"]
     keyword = "keyword_attributor:KeywordAttributor"
@@ -25,12 +30,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from attributors import Attributor
+from attributors import AliasMasker, Attributor, mask_corpus
 
 
 @dataclass
@@ -69,3 +76,34 @@ class KeywordAttributor(Attributor):
 
     def after_load(self, directory: Path) -> None:
         self.keywords = [set(k) for k in json.loads((directory / "keywords.json").read_text())]
+
+
+def main(out: Path) -> dict:
+    """Fit on a tiny corpus (names masked), train DareU against it, evaluate the result."""
+    import lightning as L
+
+    from _tiny import quiet_trainer, tiny_world
+    from dareu import (DareU, DeAttributionReward, EvalTask, FittedAttributor, Policy,
+                       evaluate_model, load_tokenizer)
+
+    corpus, cfg = tiny_world(out / "model", ["unlearn.steps=3", "unlearn.prompts_per_step=4",
+                                             "unlearn.max_new_tokens=16"])
+    masker = AliasMasker(corpus.aliases)  # the owners' names must not give them away
+    attributor = KeywordAttributor(KeywordConfig(min_word_length=5)).fit(mask_corpus(corpus, masker))
+    reward = DeAttributionReward(attributor, corpus.forget_owners, masker=masker)
+
+    tokenizer = load_tokenizer(out / "model", cfg.model)
+    policy = Policy.from_pretrained(out / "model", tokenizer, cfg.model, mode="full")
+    module = DareU(policy, reward, [r.prompt for r in corpus.forget], corpus.retain, cfg)
+    L.seed_everything(0, verbose=False)
+    quiet_trainer(max_steps=cfg.unlearn.steps * module.optimizer_steps_per_batch).fit(module)
+
+    task = EvalTask(corpus, tokenizer, cfg.eval, cfg.model.max_length,
+                    mass=FittedAttributor(key=["keyword", 5], load=lambda: reward))
+    summary, _ = evaluate_model(task, policy.model, "dareu", out / "eval")
+    print({k: v for k, v in summary.items() if v is not None})
+    return summary
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="dareu-example-")))
