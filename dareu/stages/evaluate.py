@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from dareu.config import metric_settings
 from dareu.eval.fingerprint import folder_fingerprint
 from dareu.eval.suite import (ORACLE, Judge, eval_fingerprint, evaluate_model, load_for_eval,
                               oracle_judge)
@@ -49,8 +50,8 @@ def evaluate(run: Run) -> dict:
     results = {}
     for name, path in models_to_evaluate(run).items():
         fingerprint = eval_fingerprint(run, path)
-        key = [cfg.eval, cfg.data, cfg.run.seed, cfg.model.max_length, cfg.attributor, fingerprint,
-               judge.fingerprint, attributors]
+        key = [metric_settings(cfg.eval), cfg.data, cfg.run.seed, cfg.model.max_length,
+               cfg.attributor, fingerprint, judge.fingerprint, attributors]
         results[name] = run.stage(f"eval-{name}", key,
                                   lambda: _evaluate_one(run, name, path, fingerprint, judge),
                                   outputs=[run.eval_dir(name) / "TOFU_SUMMARY.json",
