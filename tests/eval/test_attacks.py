@@ -154,12 +154,19 @@ def test_priming_puts_the_owners_other_pairs_first_and_fits_the_context(world):
     r = inputs.forget[0]
     others = _others(r, inputs.owner_records, 2)
     assert [o.owner for o in others] == [r.owner] * 2 and r.id not in {o.id for o in others}
-    two = replace(inputs, settings=replace(inputs.settings, priming_pairs=2))
-    assert {it["pairs"] for it in ATTACKS["priming"](target, replace(two, max_new_tokens=8)).items} == {2}
-    long = replace(two, max_new_tokens=100)  # 128 positions: the pairs no longer fit
-    res = ATTACKS["priming"](target, long)
-    assert all(it["pairs"] < 2 for it in res.items)  # dropped down to what fits
-    assert res.summary["attack_priming_pairs"] < 2
+
+    def tokens(record, n_pairs, max_new):
+        pairs = [(o.prompt, o.response) for o in _others(record, inputs.owner_records, 2)]
+        return inputs.prompt_tokens(inputs.prompt_text(record.prompt, pairs[2 - n_pairs:])) + max_new
+
+    for max_new in (8, 60):  # the model has 128 positions
+        two = replace(inputs, max_new_tokens=max_new,
+                      settings=replace(inputs.settings, priming_pairs=2))
+        items = ATTACKS["priming"](target, two).items
+        for rec, it in zip(inputs.forget, items):
+            assert tokens(rec, it["pairs"], max_new) <= 128  # it fits ...
+            assert it["pairs"] == 2 or tokens(rec, it["pairs"] + 1, max_new) > 128  # ... maximally
+        assert {it["pairs"] for it in items} == ({1, 2} if max_new == 8 else {0, 1})
 
 
 def test_attack_names_and_settings_are_checked():
