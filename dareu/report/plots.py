@@ -7,6 +7,7 @@ when there is nothing to draw (e.g. no DareU training log), so the report can le
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from pathlib import Path
 
@@ -159,10 +160,10 @@ def robustness(models: dict[str, dict], columns: dict[str, str], path: Path) -> 
         return False
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(max(6, 1.2 + 0.25 * len(names) * len(keys)) + 1.6, 4))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    others = iter(c for c in colors if c not in ("#2ca02c", "#d62728"))  # green, red: oracle, target
+    others = itertools.cycle(["tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink",
+                              "tab:gray", "tab:olive", "tab:cyan"])  # green, red: oracle, target
     for j, m in enumerate(names):
-        color = {ORACLE: "tab:green", TARGET: "tab:red"}.get(m) or next(others, "grey")
+        color = {ORACLE: "tab:green", TARGET: "tab:red"}.get(m) or next(others)
         xs = [i + (j - (len(names) - 1) / 2) * width for i in range(len(keys))]
         ys = [models[m].get(k) if _number(models[m].get(k)) else 0.0 for k in keys]
         ax.bar(xs, ys, width * 0.9, label=m, color=color, hatch="//" if m == ORACLE else None,
