@@ -132,7 +132,8 @@ def _plots(run: Run, models: dict[str, dict], extra: list[str] = ()) -> dict[str
                                lambda p: plots.training_curves(
                                    plots.read_training_log(run.out / "logs" / "dareu" / "metrics.csv"), p)),
         "robustness.png": ("Forget ROUGE recovered by each attack",
-                           lambda p: plots.robustness(models, dict(_attack_columns(run)), p)),
+                           lambda p: bool(_robustness(run, models)) and plots.robustness(
+                               models, dict(_attack_columns(run)), p)),
         "forget_mass_distribution.png": ("Forget-owner attribution mass per forget answer",
                                          lambda p: plots.mass_distribution(
                                              mass, p, others, label=reward_label)),
@@ -184,9 +185,12 @@ def _document(run: Run, models: dict[str, dict], made: dict[str, str],
 
 
 def _attack_columns(run: Run) -> list[tuple[str, str]]:
-    """(summary key, title) of the Robustness table: greedy forget ROUGE, then one per attack."""
+    """(summary key, title) of the Robustness table: greedy forget ROUGE, then one per attack;
+    none without attacks."""
     from dareu.eval.attacks import HEADLINE
 
+    if not run.cfg.eval.attacks:
+        return []
     titles = {"sampling": f"sampling (best of {run.cfg.eval.attack.samples})",
               "paraphrase": "paraphrased prompts", "relearn": "relearn (unseen half)",
               "priming": "in-context priming"}
@@ -197,8 +201,7 @@ def _attack_columns(run: Run) -> list[tuple[str, str]]:
 def _robustness(run: Run, models: dict[str, dict]) -> list[Block]:
     """The Robustness table (one column per attack of eval.attacks) and its secondary figures."""
     columns = [(k, t, "oracle") for k, t in _attack_columns(run)]
-    if len(columns) == 1 or not any(s.get(k) is not None for s in models.values()
-                                    for k, _, _ in columns[1:]):
+    if not any(s.get(k) is not None for s in models.values() for k, _, _ in columns[1:]):
         return []
     rows = [[m] + [_fmt(k, s.get(k)) for k, _, _ in columns] for m, s in models.items()]
     blocks: list[Block] = [Heading("Robustness"),
