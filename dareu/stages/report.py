@@ -53,6 +53,7 @@ ROBUSTNESS_NOTE = ("Forget ROUGE-L recall each attack pulls back out of each mod
 ATTACK_DETAILS = {"sampling": [("attack_sampling_hit", "sampling: share of prompts with a sample "
                                                        "at ROUGE ≥ 0.9")],
                   "relearn": [("attack_relearn_rouge_before", "relearn: unseen-half ROUGE before"),
+                              ("attack_relearn_rouge_shown", "relearn: shown-half ROUGE after"),
                               ("attack_relearn_mass", "relearn: forget mass after")],
                   "priming": [("attack_priming_pairs", "priming: true QA pairs in the prompt")]}
 

@@ -204,7 +204,8 @@ def test_a_figure_that_cannot_be_computed_says_why(evaluated, tmp_path):
 ATTACKS_ON = ["eval.attacks=[sampling,paraphrase,relearn,priming]", "eval.attack.samples=2",
               "eval.attack.relearn_steps=2", "eval.attack.priming_pairs=1"]
 ATTACK_KEYS = ["attack_sampling_rouge", "attack_sampling_hit", "attack_paraphrase_rouge",
-               "attack_relearn_rouge", "attack_relearn_rouge_before", "attack_relearn_mass",
+               "attack_relearn_rouge", "attack_relearn_rouge_before", "attack_relearn_rouge_shown",
+               "attack_relearn_mass",
                "attack_priming_rouge"]
 
 

@@ -49,6 +49,7 @@ def attack(model: PreTrainedModel, inputs: AttackInputs) -> AttackResult:
     before, before_rouge = greedy_rouge(model, inputs, _prompts(inputs, unseen), unseen)
     relearned = relearn(model, shown, inputs)
     answers, rouge = greedy_rouge(relearned, inputs, _prompts(inputs, unseen), unseen)
+    _, shown_rouge = greedy_rouge(relearned, inputs, _prompts(inputs, shown), shown)  # it took?
     del relearned
     mass = (list(inputs.forget_mass([r.prompt for r in unseen], answers))
             if inputs.forget_mass else [None] * len(unseen))
@@ -56,6 +57,7 @@ def attack(model: PreTrainedModel, inputs: AttackInputs) -> AttackResult:
              for r, a, s, b, m in zip(unseen, answers, rouge, before_rouge, mass)]
     return AttackResult({"attack_relearn_rouge": mean(rouge),
                          "attack_relearn_rouge_before": mean(before_rouge),
+                         "attack_relearn_rouge_shown": mean(shown_rouge),
                          "attack_relearn_mass": mean(mass) if inputs.forget_mass else None,
                          "attack_relearn_shown": len(shown)}, items)
 
