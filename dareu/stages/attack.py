@@ -2,7 +2,8 @@
 every evaluated model — oracle, target, then each unlearned model — one stage per model and attack.
 
 Each stage writes `eval/<model>/attacks/<attack>.json` (headline figures and per-item results)
-and merges its `attack_<name>_*` figures into summary.json. A stage reruns when its model folder,
+and its `attack_<name>_*` figures are merged into summary.json (also when the stage is up to date,
+so a lost or replaced summary.json is rebuilt by rerunning). A stage reruns when its model folder,
 the attack settings, the data or (relearn) the finetuning settings or the attributor change.
 """
 
@@ -43,9 +44,11 @@ def attack(run: Run) -> dict:
         fingerprint = folder_fingerprint(path)
         for attack_name in cfg.eval.attacks:
             key = _key(run, attack_name, fingerprint, mass)
-            results.setdefault(name, {}).update(run.stage(
-                f"attack-{attack_name}-{name}", key,
-                lambda a=attack_name, n=name: _attack_one(run, a, n, model, mass)))
+            summary = run.stage(f"attack-{attack_name}-{name}", key,
+                                lambda a=attack_name, n=name: _attack_one(run, a, n, model, mass))
+            if summary and is_rank_zero():  # merged even when up to date: summary.json rebuilds
+                update_summary(run.out, name, summary)
+            results.setdefault(name, {}).update(summary)
         model.drop()
     return results
 
@@ -67,7 +70,6 @@ def _attack_one(run: Run, attack_name: str, name: str, model: "_Lazy", mass: "_F
                                                       else None))
     atomic_write_json(run.eval_dir(name) / "attacks" / f"{attack_name}.json",
                       {"summary": result.summary, "items": result.items})
-    update_summary(run.out, name, result.summary)
     log.info("attack %s on %s: %s", attack_name, name, result.summary)
     return result.summary
 

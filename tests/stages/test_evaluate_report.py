@@ -233,8 +233,15 @@ def test_attacks_run_on_every_model_resume_and_fill_the_robustness_table(evaluat
 
     calls.clear()
     monkeypatch.setattr(attack_stage, "load_for_eval", lambda *a: pytest.fail("model loaded"))
-    attack_stage.attack(run)  # up to date: no model is even loaded
+    summary = run.out / "summary.json"
+    full = summary.read_text()
+    summary.unlink()
+    attack_stage.attack(run)  # up to date: no model is even loaded, yet summary.json is rebuilt
     assert calls == []
+    rebuilt = read_json(summary)["models"]
+    for name in ("oracle", "target", "grad_ascent"):
+        assert {k: rebuilt[name][k] for k in ATTACK_KEYS} == {k: models[name][k] for k in ATTACK_KEYS}
+    summary.write_text(full)
     monkeypatch.undo()
 
     result = report(run)
