@@ -18,9 +18,10 @@ import torch
 from transformers import PreTrainedModel
 
 from dareu.eval.attacks import ATTACKS, AttackInputs
+from dareu.errors import ConfigError
 from dareu.eval.fingerprint import folder_fingerprint
 from dareu.eval.sets import spread
-from dareu.eval.suite import load_for_eval
+from dareu.eval.suite import eval_fingerprint, load_for_eval
 from dareu.io import atomic_write_json, update_summary
 from dareu.pipeline import Run, is_rank_zero
 from dareu.stages.evaluate import models_to_evaluate
@@ -36,21 +37,34 @@ def attack(run: Run) -> dict:
     cfg = run.cfg
     if not cfg.eval.attacks:
         return {}
+    _check_relearn(run)
     run.corpus  # noqa: B018  (build the corpus, and fail on a bad one, before loading any model)
     mass = _ForgetMass(run)
     results: dict[str, dict] = {}
     for name, path in models_to_evaluate(run).items():
         model = _Lazy(lambda p=path: load_for_eval(run, p))
-        fingerprint = folder_fingerprint(path)
+        fingerprint = eval_fingerprint(run, path)
         for attack_name in cfg.eval.attacks:
             key = _key(run, attack_name, fingerprint, mass)
             summary = run.stage(f"attack-{attack_name}-{name}", key,
-                                lambda a=attack_name, n=name: _attack_one(run, a, n, model, mass))
+                                lambda a=attack_name, n=name: _attack_one(run, a, n, model, mass),
+                                outputs=[run.eval_dir(name) / "attacks" / f"{attack_name}.json"])
             if summary and is_rank_zero():  # merged even when up to date: summary.json rebuilds
                 update_summary(run.out, name, summary)
             results.setdefault(name, {}).update(summary)
         model.drop()
     return results
+
+
+def _check_relearn(run: Run) -> None:
+    """Relearning trains every weight of a copy of the model: not a 4-bit one (refused before
+    any attack runs, rather than after the others)."""
+    from dareu.models import eval_mode
+
+    if "relearn" in run.cfg.eval.attacks and eval_mode(run.cfg.model) == "qlora":
+        raise ConfigError("eval.attacks: relearn is not supported with model.mode=qlora (models "
+                          "are evaluated in 4-bit, and relearning trains every weight of a "
+                          "copy); drop relearn from eval.attacks or evaluate in full precision.")
 
 
 def _key(run: Run, attack_name: str, fingerprint: str, mass: "_ForgetMass") -> list:

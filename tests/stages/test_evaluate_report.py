@@ -269,3 +269,13 @@ def test_a_changed_attack_setting_reruns_that_attack_only_and_no_attacks_means_n
     assert attack_stage.attack(off) == {}
     report(off)
     assert "Robustness" not in (run.out / "report.md").read_text()
+
+
+def test_relearn_is_refused_before_any_attack_under_qlora(evaluated, tmp_path, monkeypatch):
+    from dareu.errors import ConfigError
+    from dareu.stages import attack as attack_stage
+
+    run = _copy(evaluated, tmp_path, "eval.attacks=[sampling,relearn]", "model.mode=qlora")
+    monkeypatch.setattr(attack_stage, "load_for_eval", lambda *a: pytest.fail("model loaded"))
+    with pytest.raises(ConfigError, match="relearn is not supported with model.mode=qlora"):
+        attack_stage.attack(run)
