@@ -22,8 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                        "fit the owner attributor on the corpus"),
     "unlearn": ("dareu.stages.unlearn:unlearn", "run the unlearning methods on the target"),
     "evaluate": ("dareu.stages.evaluate:evaluate", "evaluate target, oracle and unlearned models"),
+    "attack": ("dareu.stages.attack:attack", "run the attacks of eval.attacks on every evaluated "
+               "model"),
     "run": ("dareu.stages.run_all:run_all", "all stages: prepare → fit-attributor → unlearn → "
-            "evaluate → report"),
+            "evaluate → attack → report"),
 }
 
 

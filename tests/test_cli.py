@@ -15,7 +15,7 @@ def _run(*args):
 
 def test_help_lists_commands():
     out = _run("--help").stdout
-    for cmd in ("prepare", "fit-attributor", "unlearn", "evaluate", "report", "run", "bench"):
+    for cmd in ("prepare", "fit-attributor", "unlearn", "evaluate", "attack", "report", "run", "bench"):
         assert cmd in out
 
 

@@ -8,7 +8,7 @@ wrong type or an invalid value becomes a `ConfigError` that names the key and wh
 from dareu.config.attributor import AttributorConfig, _check_attributor_names, attributor_slug
 from dareu.config.checks import _check, _positive
 from dareu.config.data import DataConfig
-from dareu.config.evaluation import EVAL_EXTRAS, EvalConfig
+from dareu.config.evaluation import ATTACKS, EVAL_EXTRAS, AttackConfig, EvalConfig, metric_settings
 from dareu.config.loading import _explain, _parse_overrides, _read_recipe, _schema_fields, load_config
 from dareu.config.model import MODES, FinetuneConfig, ModelConfig
 from dareu.config.recipe import Config
@@ -17,9 +17,9 @@ from dareu.config.serialise import config_hash, save_config, to_dict
 from dareu.config.unlearn import BaselineConfig, UnlearnConfig
 
 __all__ = [
-    "AttributorConfig", "BaselineConfig", "Config", "DataConfig", "EVAL_EXTRAS", "EvalConfig",
+    "ATTACKS", "AttackConfig", "AttributorConfig", "BaselineConfig", "Config", "DataConfig", "EVAL_EXTRAS", "EvalConfig",
     "FinetuneConfig", "MODES", "ModelConfig", "RunConfig", "TrainerConfig", "UnlearnConfig",
-    "attributor_slug", "config_hash", "load_config", "save_config", "to_dict",
+    "attributor_slug", "config_hash", "load_config", "metric_settings", "save_config", "to_dict",
     # private helpers, re-exported so `from dareu.config import _check` keeps working
     "_check", "_check_attributor_names", "_explain", "_parse_overrides", "_positive",
     "_read_recipe", "_schema_fields",

@@ -40,6 +40,8 @@ class DataConfig:
     """files: column holding the prompt (question)."""
     response_field: str = "response"
     """files: column holding the response (answer)."""
+    paraphrased_prompt_field: str = "paraphrased_prompt"
+    """files: optional column holding a reworded prompt (the paraphrase attack asks it)."""
     text_field: str = "text"
     """files, document mode: column holding the whole document."""
     document_mode: bool = False

@@ -2,8 +2,9 @@
 
 Each row names its owner and holds a prompt and a response (field names from `DataConfig`), or, in
 document mode, one text that is cut into a prompt (its first `prompt_words` words) and a response
-(the rest). Optional columns: `id` (record id), `paraphrased_response`, `paraphrased_prompt` and
-`perturbed_responses` (a list, or in CSV a JSON-encoded list) for the truth-ratio evaluation, and
+(the rest). Optional columns: `id` (record id), `paraphrased_response`, a reworded prompt
+(`paraphrased_prompt`, or the column `paraphrased_prompt_field` names; the paraphrase attack asks
+it) and `perturbed_responses` (a list, or in CSV a JSON-encoded list) for the truth-ratio evaluation, and
 the `split_field` column whose value `holdout` makes a row a holdout record (an owner never trained
 on) and `test` a general test question (owner-free; set `test`).
 """
@@ -177,7 +178,7 @@ def files_corpus(cfg: DataConfig, seed: int = 0) -> OwnerCorpus:
         rec = Record(id=rid, owner=owner, prompt=prompt, response=response,
                      paraphrased_response=_opt(row, "paraphrased_response"),
                      perturbed_responses=_perturbed(row.get("perturbed_responses"), where),
-                     paraphrased_prompt=_opt(row, "paraphrased_prompt"))
+                     paraphrased_prompt=_opt(row, cfg.paraphrased_prompt_field))
         (holdout if kind == "holdout" else test if kind == "test" else train).append(rec)
 
     if skipped:

@@ -16,15 +16,26 @@ IGNORE = -100
 
 def format_prompt(prompt: str, tokenizer: PreTrainedTokenizerBase, template: str,
                   chat_template: bool = False) -> str:
+    return format_primed_prompt((), prompt, tokenizer, template, chat_template)
+
+
+def format_primed_prompt(pairs: Sequence[tuple[str, str]], prompt: str,
+                         tokenizer: PreTrainedTokenizerBase, template: str,
+                         chat_template: bool = False) -> str:
+    """`prompt` formatted after question/answer `pairs` shown as earlier turns, in the same format
+    (template blocks separated by a blank line, or chat turns); no pairs = the plain prompt."""
     if chat_template:
         if not getattr(tokenizer, "chat_template", None):
             from dareu.errors import ConfigError
 
             raise ConfigError("data.chat_template=true but the tokenizer has no chat template; "
                               "set data.chat_template=false to use data.template.")
-        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)
-    return template.format(prompt=prompt)
+        turns = [m for q, a in pairs for m in ({"role": "user", "content": q},
+                                                {"role": "assistant", "content": a})]
+        return tokenizer.apply_chat_template([*turns, {"role": "user", "content": prompt}],
+                                             tokenize=False, add_generation_prompt=True)
+    shots = "".join(f"{template.format(prompt=q)} {a.strip()}\n\n" for q, a in pairs)
+    return shots + template.format(prompt=prompt)
 
 
 def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt_text: str) -> list[int]:

@@ -7,6 +7,7 @@ when there is nothing to draw (e.g. no DareU training log), so the report can le
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from pathlib import Path
 
@@ -148,3 +149,33 @@ def mass_distribution(per_model: dict[str, list[float]], path: Path,
                   bbox_to_anchor=(1.01, 1), borderaxespad=0)  # outside: never over the points
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     return _save(fig, path)
+
+
+def robustness(models: dict[str, dict], columns: dict[str, str], path: Path) -> bool:
+    """Forget ROUGE each model gives back under each attack (`columns`: summary key -> label):
+    one group of bars per attack, one bar per model; the oracle's bar is the floor to compare with."""
+    keys = [k for k in columns if any(_number(s.get(k)) for s in models.values())]
+    names = [m for m, s in models.items() if any(_number(s.get(k)) for k in keys)]
+    if not keys or not names:
+        return False
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 + 0.25 * len(names) * len(keys)) + 1.6, 4))
+    others = itertools.cycle(["tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink",
+                              "tab:gray", "tab:olive", "tab:cyan"])  # green, red: oracle, target
+    for j, m in enumerate(names):
+        color = {ORACLE: "tab:green", TARGET: "tab:red"}.get(m) or next(others)
+        xs = [i + (j - (len(names) - 1) / 2) * width for i in range(len(keys))]
+        ys = [models[m].get(k) if _number(models[m].get(k)) else 0.0 for k in keys]
+        ax.bar(xs, ys, width * 0.9, label=m, color=color, hatch="//" if m == ORACLE else None,
+               edgecolor="white" if m == ORACLE else None)
+    ax.set_xticks(range(len(keys)), [columns[k] for k in keys])
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("forget ROUGE-L recall recovered")
+    ax.set_title("Robustness: what each attack pulls back out (oracle = floor)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)

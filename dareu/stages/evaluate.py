@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from dareu.config import metric_settings
 from dareu.eval.fingerprint import folder_fingerprint
 from dareu.eval.suite import ORACLE, EvaluationError, Judge, evaluate_model
 from dareu.eval.task import EvalTask
@@ -53,8 +54,8 @@ def evaluate(run: Run) -> dict:
     results = {}
     for name, path in models_to_evaluate(run).items():
         fingerprint = eval_fingerprint(run, path)
-        key = [cfg.eval, cfg.data, cfg.run.seed, cfg.model.max_length, cfg.attributor, fingerprint,
-               judge.fingerprint, attributors]
+        key = [metric_settings(cfg.eval), cfg.data, cfg.run.seed, cfg.model.max_length,
+               cfg.attributor, fingerprint, judge.fingerprint, attributors]
         results[name] = run.stage(f"eval-{name}", key,
                                   lambda: _evaluate_one(run, task(), name, path, fingerprint, judge),
                                   outputs=[run.eval_dir(name) / "TOFU_SUMMARY.json",

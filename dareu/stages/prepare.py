@@ -11,6 +11,7 @@ import logging
 
 import lightning as L
 
+from dareu.config import metric_settings
 from dareu.errors import ConfigError
 from dareu.io import atomic_dir, update_summary
 from dareu.models import eval_mode
@@ -38,7 +39,7 @@ def prepare(run: Run) -> dict:
     if not cfg.model.oracle_path:
         run.stage("oracle", key, lambda: _finetune(run, "oracle", corpus.retain + extra),
                   outputs=[run.oracle_dir / "config.json"])
-    eval_key = key + [cfg.eval, run.stage_hash("target"), run.stage_hash("oracle"),
+    eval_key = key + [metric_settings(cfg.eval), run.stage_hash("target"), run.stage_hash("oracle"),
                       *(["nf4"] if eval_mode(cfg.model) == "qlora" else [])]
     summary = run.out / "summary.json"
     return run.stage("prepare-eval", eval_key, lambda: _evaluate_rouge(run),

@@ -45,6 +45,19 @@ BEST_NOTE = ("Bold: the best unlearned model per column. Best means highest for 
              "target row is the model before unlearning.")
 
 
+ROBUSTNESS_NOTE = ("Forget ROUGE-L recall each attack pulls back out of each model (definitions in "
+                   "docs/evaluation.md): the oracle never saw the forget owners, so its row is the "
+                   "floor; what a model gives back above the oracle was hidden, not removed. Bold: "
+                   "the unlearned model closest to the oracle.")
+# summary keys of the attacks shown below the Robustness table (the table has one per attack)
+ATTACK_DETAILS = {"sampling": [("attack_sampling_hit", "sampling: share of prompts with a sample "
+                                                       "at ROUGE ≥ 0.9")],
+                  "relearn": [("attack_relearn_rouge_before", "relearn: unseen-half ROUGE before"),
+                              ("attack_relearn_rouge_shown", "relearn: shown-half ROUGE after"),
+                              ("attack_relearn_mass", "relearn: forget mass after")],
+                  "priming": [("attack_priming_pairs", "priming: true QA pairs in the prompt")]}
+
+
 def report(run: Run) -> dict:
     if not is_rank_zero():  # under a DDP launch every rank reaches this; one writes
         return {}
@@ -119,6 +132,9 @@ def _plots(run: Run, models: dict[str, dict], extra: list[str] = ()) -> dict[str
         "dareu_training.png": ("DareU reward, forget mass, KL, advantage size and fluency penalty over training steps",
                                lambda p: plots.training_curves(
                                    plots.read_training_log(run.out / "logs" / "dareu" / "metrics.csv"), p)),
+        "robustness.png": ("Forget ROUGE recovered by each attack",
+                           lambda p: bool(_robustness(run, models)) and plots.robustness(
+                               models, dict(_attack_columns(run)), p)),
         "forget_mass_distribution.png": ("Forget-owner attribution mass per forget answer",
                                          lambda p: plots.mass_distribution(
                                              mass, p, others, label=reward_label)),
@@ -156,6 +172,7 @@ def _document(run: Run, models: dict[str, dict], made: dict[str, str],
                        Code("\n".join(gaps), "text")]
     else:
         blocks.append(Paragraph("No model has been evaluated yet: run `dareu evaluate RECIPE`."))
+    blocks += _robustness(run, models)
     blocks += [Image(f"plots/{f}", caption) for f, caption in made.items()]
     times = _stage_times(run)
     if times:
@@ -165,6 +182,37 @@ def _document(run: Run, models: dict[str, dict], made: dict[str, str],
     config = run.out / "config.yaml"
     if config.is_file():
         blocks += [Heading("Configuration"), Code(config.read_text(), "yaml")]
+    return blocks
+
+
+def _attack_columns(run: Run) -> list[tuple[str, str]]:
+    """(summary key, title) of the Robustness table: greedy forget ROUGE, then one per attack;
+    none without attacks."""
+    from dareu.eval.attacks import HEADLINE
+
+    if not run.cfg.eval.attacks:
+        return []
+    titles = {"sampling": f"sampling (best of {run.cfg.eval.attack.samples})",
+              "paraphrase": "paraphrased prompts", "relearn": "relearn (unseen half)",
+              "priming": "in-context priming"}
+    return [("forget_rouge", "no attack (greedy)")] + [(HEADLINE[a], titles[a])
+                                                         for a in run.cfg.eval.attacks]
+
+
+def _robustness(run: Run, models: dict[str, dict]) -> list[Block]:
+    """The Robustness table (one column per attack of eval.attacks) and its secondary figures."""
+    columns = [(k, t, "oracle") for k, t in _attack_columns(run)]
+    if not any(s.get(k) is not None for s in models.values() for k, _, _ in columns[1:]):
+        return []
+    rows = [[m] + [_fmt(k, s.get(k)) for k, _, _ in columns] for m, s in models.items()]
+    blocks: list[Block] = [Heading("Robustness"),
+                           Table(["model"] + [t for _, t, _ in columns], rows,
+                                 _best_cells(models, columns)),
+                           Paragraph(ROBUSTNESS_NOTE)]
+    details = [d for a in run.cfg.eval.attacks for d in ATTACK_DETAILS.get(a, [])]
+    if details:
+        rows = [[m] + [_fmt(k, s.get(k)) for k, _ in details] for m, s in models.items()]
+        blocks.append(Table(["model"] + [t for _, t in details], rows))
     return blocks
 
 

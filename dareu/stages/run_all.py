@@ -1,4 +1,5 @@
-"""`dareu run`: every stage in order — prepare → fit-attributor → unlearn → evaluate → report.
+"""`dareu run`: every stage in order — prepare → fit-attributor → unlearn → evaluate → attack →
+report (attack does nothing unless eval.attacks names some).
 
 Each stage skips what is already up to date, so rerunning after a stop (or after editing the recipe)
 redoes only what changed.
@@ -24,6 +25,9 @@ def run_all(run: Run, resume: str | Path | None = None) -> dict:
     from dareu.stages.evaluate import evaluate
 
     results["evaluate"] = evaluate(run)
+    from dareu.stages.attack import attack
+
+    results["attack"] = attack(run)
     from dareu.stages.report import report
 
     results["report"] = report(run)

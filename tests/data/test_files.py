@@ -51,6 +51,14 @@ def test_json_array_and_custom_fields(tmp_path):
     assert len(c.records) == 9
 
 
+def test_paraphrased_prompt_column_can_be_named(tmp_path):
+    rows = [dict(r, reworded=f"In other words: {r['prompt']}") for r in qa_rows()]
+    f = write_jsonl(tmp_path / "c.jsonl", rows)
+    assert files_corpus(cfg(f), seed=0).records[0].paraphrased_prompt is None
+    c = files_corpus(cfg(f, paraphrased_prompt_field="reworded"), seed=0)
+    assert c.records[0].paraphrased_prompt == "In other words: What is fact 0 about Ana Lupescu?"
+
+
 def test_csv_with_ids_and_extras(tmp_path):
     f = tmp_path / "c.csv"
     lines = ["id,owner,prompt,response,perturbed_responses"]

@@ -199,3 +199,83 @@ def test_a_figure_that_cannot_be_computed_says_why(evaluated, tmp_path):
     report(run)
     md = (run.out / "report.md").read_text()
     assert "grad_ascent: forget_attribution_mass — no fitted attributor" in md
+
+
+ATTACKS_ON = ["eval.attacks=[sampling,paraphrase,relearn,priming]", "eval.attack.samples=2",
+              "eval.attack.relearn_steps=2", "eval.attack.priming_pairs=1"]
+ATTACK_KEYS = ["attack_sampling_rouge", "attack_sampling_hit", "attack_paraphrase_rouge",
+               "attack_relearn_rouge", "attack_relearn_rouge_before", "attack_relearn_rouge_shown",
+               "attack_relearn_mass",
+               "attack_priming_rouge"]
+
+
+def test_attacks_run_on_every_model_resume_and_fill_the_robustness_table(evaluated, tmp_path,
+                                                                          monkeypatch):
+    from dareu.eval import attacks as attacks_mod
+    from dareu.stages import attack as attack_stage
+
+    run = _copy(evaluated, tmp_path, *ATTACKS_ON)
+    monkeypatch.setattr(evaluate_mod, "_evaluate_one", lambda *a: pytest.fail("re-evaluated"))
+    evaluate_mod.evaluate(run)  # turning attacks on reruns no evaluation
+    calls = []
+    for name, fn in list(attacks_mod.ATTACKS.items()):
+        monkeypatch.setitem(attack_stage.ATTACKS, name,
+                            lambda m, i, n=name, f=fn: calls.append(n) or f(m, i))
+    attack_stage.attack(run)
+    assert sorted(calls) == sorted(["sampling", "paraphrase", "relearn", "priming"] * 3)
+    models = read_json(run.out / "summary.json")["models"]
+    for name in ("oracle", "target", "grad_ascent"):
+        assert all(0 <= models[name][k] <= 1 for k in ATTACK_KEYS), (name, models[name])
+        saved = read_json(run.eval_dir(name) / "attacks" / "relearn.json")
+        assert saved["summary"]["attack_relearn_rouge"] == models[name]["attack_relearn_rouge"]
+        assert len(saved["items"]) == 4  # the unseen half of the 8 forget records
+    assert models["target"]["attack_sampling_rouge"] > models["oracle"]["attack_sampling_rouge"]
+
+    calls.clear()
+    monkeypatch.setattr(attack_stage, "load_for_eval", lambda *a: pytest.fail("model loaded"))
+    summary = run.out / "summary.json"
+    full = summary.read_text()
+    summary.unlink()
+    attack_stage.attack(run)  # up to date: no model is even loaded, yet summary.json is rebuilt
+    assert calls == []
+    rebuilt = read_json(summary)["models"]
+    for name in ("oracle", "target", "grad_ascent"):
+        assert {k: rebuilt[name][k] for k in ATTACK_KEYS} == {k: models[name][k] for k in ATTACK_KEYS}
+    summary.write_text(full)
+    monkeypatch.undo()
+
+    result = report(run)
+    md = (run.out / "report.md").read_text()
+    assert "## Robustness" in md and "| sampling (best of 2) | paraphrased prompts |" in md
+    assert "robustness.png" in result["plots"]
+    assert (run.out / "plots" / "robustness.png").read_bytes().startswith(PNG)
+
+
+def test_a_changed_attack_setting_reruns_that_attack_only_and_no_attacks_means_none(
+        evaluated, tmp_path, monkeypatch):
+    from dareu.eval.attacks import AttackResult
+    from dareu.stages import attack as attack_stage
+
+    run = _copy(evaluated, tmp_path, "eval.attacks=[sampling,priming]", "eval.attack.samples=2")
+    attack_stage.attack(run)
+    calls = []
+    for name in ("sampling", "priming"):
+        monkeypatch.setitem(attack_stage.ATTACKS, name, lambda m, i, n=name: calls.append(
+            (n, i.settings.samples)) or AttackResult({f"attack_{n}_rouge": 0.5}))
+    attack_stage.attack(tiny_run(run.out, "eval.attacks=[sampling,priming]", "eval.attack.samples=3"))
+    assert calls == [("sampling", 3)] * 3  # oracle, target, grad_ascent; priming is up to date
+    monkeypatch.undo()
+    off = tiny_run(run.out)
+    assert attack_stage.attack(off) == {}
+    report(off)
+    assert "Robustness" not in (run.out / "report.md").read_text()
+
+
+def test_relearn_is_refused_before_any_attack_under_qlora(evaluated, tmp_path, monkeypatch):
+    from dareu.errors import ConfigError
+    from dareu.stages import attack as attack_stage
+
+    run = _copy(evaluated, tmp_path, "eval.attacks=[sampling,relearn]", "model.mode=qlora")
+    monkeypatch.setattr(attack_stage, "load_for_eval", lambda *a: pytest.fail("model loaded"))
+    with pytest.raises(ConfigError, match="relearn is not supported with model.mode=qlora"):
+        attack_stage.attack(run)
