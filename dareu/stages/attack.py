@@ -21,7 +21,7 @@ from dareu.eval.attacks import ATTACKS, AttackInputs
 from dareu.errors import ConfigError
 from dareu.eval.fingerprint import folder_fingerprint
 from dareu.eval.sets import spread
-from dareu.eval.suite import eval_fingerprint, load_for_eval
+from dareu.stages.objects import eval_fingerprint, load_for_eval
 from dareu.io import atomic_write_json, update_summary
 from dareu.pipeline import Run, is_rank_zero
 from dareu.stages.evaluate import models_to_evaluate
@@ -134,8 +134,8 @@ class _ForgetMass:
                         self.run.attributor_dir)
             return None
         if self._fn is None:
-            from dareu.reward import DeAttributionReward
+            from dareu.stages.objects import reward as run_reward
 
-            reward = DeAttributionReward.from_run(self.run)
+            reward = run_reward(self.run)
             self._fn = lambda prompts, answers: [float(m) for m in reward.forget_mass(prompts, answers)]
         return self._fn
