@@ -223,8 +223,8 @@ class ClassifierAttributor(Attributor):
 
             self.ngram = NgramModel.build(seen, len(self.owners), cfg.ngram_n).fit(
                 seen, labels, l2=cfg.ngram_l2)
-        if "encoder" in cfg.experts:
-            self.neighbours = self._neighbours().to(ctx.device).fit(seen, labels)
+        if "encoder" in cfg.experts:  # the encoder is loaded once; each fit replaces its text bank
+            self.neighbours = (self.neighbours or self._neighbours().to(ctx.device)).fit(seen, labels)
         self.to(ctx.device)
 
     def _stack(self, texts: list[OwnerText]) -> list[float] | None:

@@ -8,6 +8,7 @@ word uni- and bigrams sees exactly those. Fitted in seconds, deterministic, a fe
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -24,9 +25,7 @@ WORD = re.compile(r"\w+", re.UNICODE)
 def ngrams(text: str, n: int = 2) -> list[str]:
     """Porter-stemmed, lower-cased word uni- .. n-grams of `text` (a paraphrase that says
     "Chilean" for "Chile" or "born" for "birth" still shares them)."""
-    from nltk.stem.porter import PorterStemmer
-
-    stem = _STEMMER.get("porter") or _STEMMER.setdefault("porter", PorterStemmer())
+    stem = _stemmer()
     words = [stem.stem(w) for w in WORD.findall(text.lower())]
     out = list(words)
     for k in range(2, n + 1):
@@ -34,7 +33,11 @@ def ngrams(text: str, n: int = 2) -> list[str]:
     return out
 
 
-_STEMMER: dict = {}
+@functools.cache
+def _stemmer():
+    from nltk.stem.porter import PorterStemmer
+
+    return PorterStemmer()
 
 
 class NgramModel(nn.Module):

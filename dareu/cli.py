@@ -103,9 +103,8 @@ def _dispatch(args: argparse.Namespace) -> int | None:
 
     from dareu.preflight import preflight
 
-    cfg = load_config(args.recipe, args.overrides)
-    preflight(cfg)  # every name, folder, file and strategy the recipe uses: before any stage writes
-    run = Run(cfg)
+    run = Run(load_config(args.recipe, args.overrides))
+    preflight(run)  # every name, folder, file and strategy the recipe uses: before any stage writes
     fn = _load(COMMANDS[args.command][0])
     if getattr(args, "resume", None) is not None:
         fn(run, resume=args.resume)

@@ -11,18 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from dareu.config import Config
+from dareu.pipeline import Run
 from dareu.errors import ConfigError, ModelError
 
 
-def preflight(cfg: Config) -> None:
-    """Raise a DareUError naming the first key of `cfg` that cannot work; return when all can."""
+def preflight(run: Run) -> None:
+    """Raise a DareUError naming the first key of the run's recipe that cannot work; return when
+    all can. The corpus is read through `run.corpus`, so the stages reuse it instead of reading
+    it again."""
     from dareu.trainer import check_environment
 
+    cfg = run.cfg
     check_environment(cfg)  # no CUDA, impossible strategy combinations
     _check_methods(cfg)
     _check_attributors(cfg)
     _check_model_folders(cfg)
-    _check_corpus(cfg)
+    run.corpus  # noqa: B018  (files, columns, owners, forget list: data errors surface here)
 
 
 def _check_methods(cfg: Config) -> None:
@@ -70,13 +74,6 @@ def _check_model_folders(cfg: Config) -> None:
             _check_local(m.tokenizer_path, m, need_weights=False)
         except ModelError as e:
             raise ModelError(f"model.tokenizer_path: {e}") from None
-
-
-def _check_corpus(cfg: Config) -> None:
-    """Read the corpus once (files, columns, owners, forget list): data errors surface here."""
-    from dareu.data import build_corpus
-
-    build_corpus(cfg.data, cfg.run.seed)
 
 
 def _looks_local(path: str) -> bool:

@@ -80,15 +80,14 @@ def main(argv: list[str]) -> int:
              **degenerate_cases([r.response for r in forget], [r.response for r in corpus.retain],
                                 a.random, cfg.run.seed)}
 
-    def nll(answers: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        ps = [texts[i % len(texts)] for i in range(len(answers))]
+    def nll(answers: list[str], repeat: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token NLL under the reference; answer i goes with prompt i // repeat (cycled)."""
+        ps = [texts[(i // repeat) % len(texts)] for i in range(len(answers))]
         s = score_responses(target, run.tokenizer, ps, answers, cfg.model.max_length, 32)
         return s.avg_nll.float(), s.num_tokens
 
     # the own samples were drawn a.samples per prompt in order: pair them with their prompts
-    own_nll = score_responses(target, run.tokenizer, [t for t in texts for _ in range(a.samples)],
-                              own, cfg.model.max_length, 32).avg_nll.float()
-    tau = fluency_threshold(own_nll, u.fluency_margin)
+    tau = fluency_threshold(nll(own, repeat=a.samples)[0], u.fluency_margin)
     rows, results = [], {}
     for name, answers in cases.items():
         ps = [prompts[i % len(prompts)] for i in range(len(answers))]
