@@ -90,9 +90,10 @@ def main(argv: list[str]) -> int:
     tau = fluency_threshold(nll(own, repeat=a.samples)[0], u.fluency_margin)
     rows, results = [], {}
     for name, answers in cases.items():
-        ps = [prompts[i % len(prompts)] for i in range(len(answers))]
+        repeat = a.samples if name == "target samples" else 1  # drawn a.samples per prompt
+        ps = [prompts[(i // repeat) % len(prompts)] for i in range(len(answers))]
         mass = reward.forget_mass(ps, answers).float()
-        n, lengths = nll(answers)
+        n, lengths = nll(answers, repeat)
         pen = fluency_penalty(n, lengths, tau, u.fluency_width, u.min_response_tokens)
         r = reward.rewards(ps, answers).float() - u.fluency_weight * pen
         results[name] = {"n": len(answers), "forget_mass": round(float(mass.mean()), 4),

@@ -29,7 +29,7 @@ class Config:
 
     def __post_init__(self) -> None:
         self.finetune.resolve(self.model)  # defaults that depend on the model kind
-        self.unlearn.resolve(self.model.mode)  # the policy's lr: full weights or adapters
+        self.unlearn.resolve(self.model.mode, self.run.seed)  # lr by full weights / adapters; seed
 
     @property
     def output_dir(self) -> Path:

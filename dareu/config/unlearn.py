@@ -105,6 +105,11 @@ class UnlearnConfig:
     """grpo: divide each group's centred rewards by the group's std (`std`, GRPO) or not (`none`,
     Dr. GRPO). With `none` the push fades as a group's rewards converge (masses near the floor);
     with `std` a group of near-equal masses gets advantages of ±1 forever."""
+    absolute_advantage: float = 0.0
+    """grpo / rloo: weight w of each response's own reward added to its group-relative advantage,
+    A_i = A_group_i + w · r_i, with r = −mass − penalty ≤ 0 (0 = the best a response can score).
+    A group whose G answers are all still attributed (masses ≈ 1, no spread: the group term is 0)
+    is still pushed away from them, and this push fades as the mass reaches 0."""
     fluency_weight: float = 1.0
     """Weight of the degenerate-text penalty in the reward: r = −mass − weight · penalty, where
     penalty ∈ [0, 1] rises with the response's per-token NLL under the reference (dareu.rl.fluency).
@@ -128,13 +133,20 @@ class UnlearnConfig:
     """Keep `checkpoints/last.ckpt` in the method folder after a successful save (deleted by default)."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
+    seed: Optional[int] = None
+    """Seed of unlearning alone (sampling, prompt and retain order, IdkPO answers); null uses
+    run.seed. Changing it keeps the tokenizer, target, oracle and attributor (they follow run.seed),
+    so one prepared run can be unlearned under several seeds."""
     baselines: BaselineConfig = field(default_factory=BaselineConfig)
     """Hyper-parameters of the loss-based baselines (grad_ascent, npo, simnpo, ...)."""
 
-    def resolve(self, mode: str) -> None:
-        """Fill the null learning rate with the default of the training mode (model.mode)."""
+    def resolve(self, mode: str, run_seed: int) -> None:
+        """Fill the null learning rate with the default of the training mode (model.mode), and the
+        null seed with run.seed."""
         if self.lr is None:
             self.lr = FULL_LR if mode == "full" else ADAPTER_LR
+        if self.seed is None:
+            self.seed = run_seed
 
     def __post_init__(self) -> None:
         _check(self.algorithm in ("grpo", "ppo", "rloo"), "unlearn.algorithm", self.algorithm,
@@ -168,6 +180,8 @@ class UnlearnConfig:
         _check(len(self.methods) > 0, "unlearn.methods", self.methods, "at least one method")
         _check(self.advantage_scale in ("std", "none"), "unlearn.advantage_scale",
                self.advantage_scale, "std or none")
+        _check(self.absolute_advantage >= 0, "unlearn.absolute_advantage", self.absolute_advantage,
+               ">= 0")
         _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
         _check(self.fluency_width > 0, "unlearn.fluency_width", self.fluency_width, "> 0")
         _check(self.min_response_tokens >= 1, "unlearn.min_response_tokens",

@@ -115,9 +115,9 @@ class DareUModule(UnlearnMethod):
     def train_dataloader(self) -> BatchStream:
         """Endless seeded batches of (prompt, formatted prompt) of the forget owners."""
         u, world = self.cfg.unlearn, self.trainer.world_size
-        self._retain = SeededCycle(self.retain_rows, u.retain_batch_size, self.cfg.run.seed + 1,
+        self._retain = SeededCycle(self.retain_rows, u.retain_batch_size, self.cfg.unlearn.seed + 1,
                                    self.global_rank, world)
-        prompts = SeededCycle(self.forget_prompts, u.prompts_per_step, self.cfg.run.seed,
+        prompts = SeededCycle(self.forget_prompts, u.prompts_per_step, self.cfg.unlearn.seed,
                               self.global_rank, world)
         return BatchStream(prompts, start=self.rollouts_done)  # resumes at the restored step
 
@@ -172,15 +172,18 @@ class DareUModule(UnlearnMethod):
     def _advantages(self, ro: Rollout) -> None:
         """grpo / rloo: from the rewards alone; ppo: KL-shaped token rewards → GAE."""
         u = self.cfg.unlearn
-        if u.algorithm == "grpo":
-            ro.advantages = group_advantages(ro.rewards, u.group_size, u.advantage_scale)  # (N,)
-        elif u.algorithm == "rloo":
-            ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
-        else:
+        if u.algorithm == "ppo":
             token_rewards = kl_shaped_rewards(ro.rewards, ro.old_logp, ro.ref_logp, ro.mask, u.beta,
                                               u.kl_estimator)  # (N, R)
             adv, ro.returns = gae(token_rewards, ro.old_values, ro.mask, u.gamma, u.gae_lambda)
             ro.advantages = masked_whiten(adv, ro.mask) if ro.mask.sum() > 1 else adv  # (N, R)
+            return
+        if u.algorithm == "grpo":
+            ro.advantages = group_advantages(ro.rewards, u.group_size, u.advantage_scale)  # (N,)
+        else:
+            ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
+        if u.absolute_advantage > 0:  # rewards are ≤ 0: pressure until the mass is gone
+            ro.advantages = ro.advantages + u.absolute_advantage * ro.rewards
 
     def _optimise(self, ro: Rollout, distill: list[DistillBatch], step: int) -> dict[str, Tensor]:
         u, n = self.cfg.unlearn, ro.sequences.shape[0]
@@ -335,7 +338,7 @@ class DareUModule(UnlearnMethod):
                           temperature=u.temperature, top_p=u.top_p)
 
     def _seed(self, step: int, stream: int) -> int:
-        seed = ((self.cfg.run.seed * 7919 + stream) * 1_000_003 + step) * 4099 + self.global_rank
+        seed = ((self.cfg.unlearn.seed * 7919 + stream) * 1_000_003 + step) * 4099 + self.global_rank
         return seed % 2**63
 
     def _score(self, prompts: list[str], responses: list[str], step: int) -> tuple[Tensor, Tensor]:

@@ -28,7 +28,7 @@ class UnlearnMethod(L.LightningModule):
     """Base of every unlearning method: the policy (+ reference), the forget and retain records and
     the recipe, all plain objects, so the module runs in any `L.Trainer`.
 
-    `cfg` is a `dareu.Config` (`Config()` for the defaults); a method reads `unlearn`, `run.seed`,
+    `cfg` is a `dareu.Config` (`Config()` for the defaults); a method reads `unlearn`, `unlearn.seed`,
     `model.max_length` and the prompt template of `data`. Subclasses implement `training_step` (or
     manual optimisation) and `train_dataloader`.
     """

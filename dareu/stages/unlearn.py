@@ -83,7 +83,7 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     earlier = _read_rows(metrics_csv) if ckpt else []  # the new CSV logger truncates the file
     if ckpt is None and is_rank_zero():  # a fresh start: no metrics rows of an older attempt
         shutil.rmtree(run.out / "logs" / name, ignore_errors=True)
-    L.seed_everything(cfg.run.seed, workers=True, verbose=False)
+    L.seed_everything(cfg.unlearn.seed, workers=True, verbose=False)
     device = resolve_device(cfg.trainer) if cfg.model.mode == "qlora" else None  # 4-bit loads in place
     policy = Policy.from_pretrained(run.target_dir, run.tokenizer, cfg.model, cfg.model.mode, device)
     method = get_method(name)

@@ -201,6 +201,35 @@ def test_advantage_scale_sets_the_grpo_advantage_size(base, scale):
     assert (size > 0.5) if scale == "std" else (size < 0.3), size
 
 
+class FullMass(VowelReward):
+    """Every response is still wholly the forget owners': the groups have no spread at all."""
+
+    def __init__(self, mass: float = 1.0) -> None:
+        super().__init__()
+        self.mass = mass
+
+    def forget_mass(self, prompts, responses):
+        return torch.full((len(responses),), self.mass)
+
+
+@pytest.mark.parametrize("mass", [1.0, 0.01])
+def test_absolute_advantage_pushes_groups_without_spread_until_the_mass_is_gone(base, mass):
+    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1"]
+    # the group term alone: equal rewards, zero advantages, no push
+    rows = fit(make(base, quiet, reward=FullMass(mass)), steps=1)
+    assert rows[0]["advantage_abs"] == pytest.approx(0.0, abs=1e-6)
+    # the absolute term: every answer pushed by w · mass (strong at 1, faded at 0.01)
+    rows = fit(make(base, quiet + ["unlearn.absolute_advantage=2"], reward=FullMass(mass)), steps=1)
+    assert rows[0]["advantage_abs"] == pytest.approx(2 * mass, rel=1e-4)
+
+
+def test_unlearn_seed_changes_the_rollouts_not_the_rest_of_the_run(base):
+    a, b = (load_config(None, TINY + [f"unlearn.seed={s}"]) for s in ("null", 7))
+    assert a.unlearn.seed == a.run.seed == 0 and b.unlearn.seed == 7 and b.run.seed == 0
+    runs = {s: fit(make(base, TOY + [f"unlearn.seed={s}"]), steps=1) for s in (0, 7)}
+    assert runs[0][0]["reward_mean"] != runs[7][0]["reward_mean"]  # other samples drawn
+
+
 def test_resume_equals_an_uninterrupted_run(base, tmp_path):
     overrides = ["unlearn.algorithm=grpo", "unlearn.ppo_epochs=2", "unlearn.lr=1e-2"]
     straight = make(base, overrides)

@@ -81,7 +81,7 @@ class LossUnlearnMethod(UnlearnMethod):
         if not forget or not retain:
             raise DataError(f"{self.method_name} needs forget and retain records; the corpus has "
                             f"{len(forget)} forget and {len(retain)} retain records.")
-        pad, seed = self.policy.tokenizer.pad_token_id, self.cfg.run.seed
+        pad, seed = self.policy.tokenizer.pad_token_id, self.cfg.unlearn.seed
         # different seeds: the two streams shuffle independently; max_size_cycle restarts the
         # shorter one, so every step sees both (the trainer stops at max_steps)
         return CombinedLoader({"forget": role_loader(forget, pad, self.hp.forget_batch_size, seed),

@@ -37,7 +37,7 @@ class IdkPO(LossUnlearnMethod):
 
     def forget_items(self) -> list[Item]:
         # each forget prompt: its true answer (rejected) beside a seeded-random idk answer (chosen)
-        answers, rng = load_idk_answers(self.hp.idk_answers), random.Random(self.cfg.run.seed)
+        answers, rng = load_idk_answers(self.hp.idk_answers), random.Random(self.cfg.unlearn.seed)
         return [{"forget": self.encode(r), "idk": self.encode(r, rng.choice(answers))}
                 for r in self.forget]
 
