@@ -8,6 +8,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from dareu.data.formatting import encode_prompt, pad_batch
+from dareu.decoding import plan_for
 
 
 def encode_prompts(tokenizer: PreTrainedTokenizerBase, prompt_texts: Sequence[str],
@@ -32,9 +33,11 @@ def decode_responses(tokenizer: PreTrainedTokenizerBase, response_ids: torch.Ten
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt_texts: Sequence[str],
              max_new_tokens: int, batch_size: int = 32, do_sample: bool = False,
-             temperature: float = 1.0, top_p: float = 1.0) -> list[str]:
-    """Answers for prompts (greedy by default), in order, batched with the KV cache on."""
+             temperature: float = 1.0, top_p: float = 1.0, decode: str = "eager") -> list[str]:
+    """Answers for prompts (greedy by default), in order, batched with the KV cache on. `decode`
+    (auto, eager, static) picks the decoding path (dareu.decoding.plan_decode)."""
     device = next(model.parameters()).device
+    fast = plan_for(model, decode, device).generate_kwargs()
     was_training = model.training
     model.eval()
     answers: list[str] = []
@@ -44,7 +47,7 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt_
             do_sample=False)
         out = model.generate(**batch, max_new_tokens=max_new_tokens, use_cache=True,
                              pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                             **kw)
+                             **kw, **fast)
         answers += decode_responses(tokenizer, out[:, batch["input_ids"].shape[1]:])
     model.train(was_training)
     return answers

@@ -10,6 +10,10 @@ temperature 1 and top-p 1 the draws are those of `generate` under the same seed 
 
 On CUDA the "all rows finished?" check, a device→host sync, runs every `check_every` steps, so the
 host queues several steps ahead; rows that finished only produce padding meanwhile.
+
+`decode="static"` (or `auto` on CUDA) samples through transformers' `generate` instead, with a
+static KV cache and a compiled decode step (dareu.decoding): the prompts are then prefilled G times,
+but every decode step is one captured graph rather than dozens of kernel launches.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import inspect
 
 import torch
 from torch import Tensor, nn
+
+from dareu.decoding import DecodePlan, plan_for
 
 
 def top_p_filter(logits: Tensor, top_p: float) -> Tensor:
@@ -66,12 +72,17 @@ def cache_argument(model: nn.Module) -> str:
 @torch.no_grad()
 def sample(model: nn.Module, input_ids: Tensor, attention_mask: Tensor, per_prompt: int,
            max_new_tokens: int, eos_token_id: int, pad_token_id: int, temperature: float = 1.0,
-           top_p: float = 1.0, check_every: int | None = None) -> Tensor:
+           top_p: float = 1.0, check_every: int | None = None, decode: str = "eager") -> Tensor:
     """(P·G, Tp + R) sequences: left-padded prompts (rows repeated G times, interleaved) + responses.
 
     Responses are padded with `pad_token_id` after each row's EOS; R ≤ max_new_tokens (decoding
     stops when every row has finished). Positions count attended tokens only, as `generate` does.
+    `decode` (auto, eager, static) picks the decoding path (dareu.decoding.plan_decode).
     """
+    plan = plan_for(model, decode, input_ids.device)
+    if plan.static:
+        return _sample_generate(model, input_ids, attention_mask, per_prompt, max_new_tokens,
+                                eos_token_id, pad_token_id, temperature, top_p, plan)
     if check_every is None:
         check_every = 8 if input_ids.device.type == "cuda" else 1
     was_training = model.training
@@ -114,3 +125,21 @@ def _done_before(responses: Tensor, eos_token_id: int) -> Tensor:
     """(N, R) True where the row emitted EOS strictly before this position."""
     eos = (responses == eos_token_id).long().cumsum(1)
     return (eos - (responses == eos_token_id).long()) > 0
+
+
+def _sample_generate(model: nn.Module, input_ids: Tensor, attention_mask: Tensor, per_prompt: int,
+                     max_new_tokens: int, eos_token_id: int, pad_token_id: int, temperature: float,
+                     top_p: float, plan: DecodePlan) -> Tensor:
+    """`sample` through `generate` (static cache, compiled decode step): the same output layout."""
+    from transformers import GenerationConfig
+
+    # a fresh config: pure temperature / top-p sampling, none of the model's own defaults (top_k=50)
+    gen = GenerationConfig(do_sample=True, temperature=temperature, top_p=top_p, top_k=0,
+                           max_new_tokens=max_new_tokens, num_return_sequences=per_prompt,
+                           eos_token_id=eos_token_id, pad_token_id=pad_token_id, use_cache=True)
+    was_training = model.training
+    model.eval()
+    out = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=gen,
+                         **plan.generate_kwargs())
+    model.train(was_training)
+    return out

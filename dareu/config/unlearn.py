@@ -68,6 +68,9 @@ class UnlearnConfig:
     """Nucleus sampling threshold (1 = the full distribution)."""
     max_new_tokens: int = 48
     """Longest sampled response, in tokens."""
+    decode: str = "auto"
+    """How rollouts decode: `eager` (dynamic KV cache), `static` (static KV cache; the decode step
+    compiled on CUDA) or `auto` (static on CUDA, eager elsewhere). See dareu.decoding."""
     beta: float = 0.05
     """KL-to-reference coefficient (in the loss for grpo / rloo, in the per-token rewards for ppo)."""
     kl_estimator: str = "k3"
@@ -186,5 +189,7 @@ class UnlearnConfig:
         _check(self.fluency_width > 0, "unlearn.fluency_width", self.fluency_width, "> 0")
         _check(self.min_response_tokens >= 1, "unlearn.min_response_tokens",
                self.min_response_tokens, ">= 1")
+        _check(self.decode in ("auto", "eager", "static"), "unlearn.decode", self.decode,
+               "auto, eager or static")
         _check(self.on_collapse in ("stop", "warn"), "unlearn.on_collapse", self.on_collapse,
                "stop or warn")

@@ -335,7 +335,7 @@ class DareUModule(UnlearnMethod):
             torch.manual_seed(self._seed(step, stream))
             return sample(self.policy.model, enc["input_ids"], enc["attention_mask"], per_prompt,
                           u.max_new_tokens, tok.eos_token_id, tok.pad_token_id,
-                          temperature=u.temperature, top_p=u.top_p)
+                          temperature=u.temperature, top_p=u.top_p, decode=u.decode)
 
     def _seed(self, step: int, stream: int) -> int:
         seed = ((self.cfg.unlearn.seed * 7919 + stream) * 1_000_003 + step) * 4099 + self.global_rank

@@ -1,0 +1,83 @@
+"""Decode plans: static cache + compiled step on CUDA only; the CPU path under `auto` is today's."""
+
+import pytest
+import torch
+
+from dareu.config import ModelConfig, load_config
+from dareu.decoding import compileable, plan_decode
+from dareu.errors import ConfigError
+from dareu.generation import encode_prompts, generate
+from dareu.models import build_tiny_model, train_tokenizer
+from dareu.rl import response_mask
+from dareu.sampling import sample
+
+TEXTS = ["Question: who wrote the red book? Answer:", "Question: where? Answer:",
+         "Question: when was the author of the blue garden born, and where? Answer:"]
+CUDA, CPU = torch.device("cuda", 0), torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_tokenizer(TEXTS * 20 + ["the red blue garden book author born wrote"] * 20, 120)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    return build_tiny_model(ModelConfig(arch="llama", n_layer=2, n_embd=32, n_head=2), tokenizer, 0).eval()
+
+
+def test_generate_kwargs_per_device():
+    fast = plan_decode("auto", CUDA).generate_kwargs()  # a device object: no GPU needed
+    assert fast["cache_implementation"] == "static"
+    assert fast["compile_config"].mode == "reduce-overhead" and "disable_compile" not in fast
+    assert plan_decode("auto", CPU).generate_kwargs() == {}
+    assert plan_decode("eager", CUDA).generate_kwargs() == {}
+    assert plan_decode("static", CPU).generate_kwargs() == {"cache_implementation": "static",
+                                                            "disable_compile": True}
+    four_bit = plan_decode("auto", CUDA, False, "4-bit weights")
+    assert four_bit.generate_kwargs() == {"cache_implementation": "static", "disable_compile": True}
+    assert "4-bit weights" in four_bit.reason
+    with pytest.raises(ValueError, match="fast"):
+        plan_decode("fast", CPU)
+
+
+def test_plain_model_is_compileable(model):
+    assert compileable(model) == (True, "")
+
+
+def test_config_rejects_unknown_decode():
+    assert load_config(None, ["unlearn.decode=static"]).unlearn.decode == "static"
+    with pytest.raises(ConfigError, match="unlearn.decode"):
+        load_config(None, ["unlearn.decode=graphs"])
+
+
+def test_cpu_auto_is_eager_byte_for_byte(model, tokenizer):
+    enc = encode_prompts(tokenizer, TEXTS)
+    runs = {}
+    for decode in ("auto", "eager"):
+        torch.manual_seed(5)
+        runs[decode] = sample(model, enc["input_ids"], enc["attention_mask"], 3, 10,
+                              tokenizer.eos_token_id, tokenizer.pad_token_id, decode=decode)
+    assert torch.equal(runs["auto"], runs["eager"])
+    answers = {d: generate(model, tokenizer, TEXTS, 8, decode=d) for d in ("auto", "eager")}
+    assert answers["auto"] == answers["eager"]
+
+
+def test_static_cache_sampling_keeps_the_layout(model, tokenizer):
+    """`static` on a CPU goes through generate's static cache (uncompiled): same output layout."""
+    enc = encode_prompts(tokenizer, TEXTS)
+    torch.manual_seed(5)
+    seq = sample(model, enc["input_ids"], enc["attention_mask"], 3, 10, tokenizer.eos_token_id,
+                 tokenizer.pad_token_id, decode="static")
+    tp = enc["input_ids"].shape[1]
+    assert seq.shape[0] == 9 and tp < seq.shape[1] <= tp + 10
+    assert torch.equal(seq[:, :tp], enc["input_ids"].repeat_interleave(3, 0))
+    resp = seq[:, tp:]
+    mask = response_mask(resp, tokenizer.eos_token_id, tokenizer.pad_token_id)
+    assert (resp[~mask] == tokenizer.pad_token_id).all()
+    torch.manual_seed(5)
+    eager = sample(model, enc["input_ids"], enc["attention_mask"], 3, 10, tokenizer.eos_token_id,
+                   tokenizer.pad_token_id, decode="eager")
+    assert torch.equal(seq, eager)  # same draws: the static cache changes the memory, not the math
+    static_greedy = generate(model, tokenizer, TEXTS, 8, decode="static")
+    assert static_greedy == generate(model, tokenizer, TEXTS, 8, decode="eager")
