@@ -318,3 +318,17 @@ def test_prompt_prefix_sharing_changes_nothing(base, algorithm):
         assert rows_a[-1][key] == pytest.approx(rows_b[-1][key], rel=1e-3, abs=1e-5), key
     for n, w in w_a.items():
         torch.testing.assert_close(w, w_b[n], rtol=1e-4, atol=1e-6, msg=n)
+
+
+def test_unlearn_decode_picks_the_rollout_sampler(base, monkeypatch):
+    """unlearn.decode=static samples through generate's static KV cache; on a CPU `auto` keeps the
+    eager sampler (and both draw the same tokens here)."""
+    import dareu.sampling
+
+    plans, real = [], dareu.sampling._sample_generate
+    monkeypatch.setattr(dareu.sampling, "_sample_generate", lambda *a: plans.append(a[-1]) or real(*a))
+    enc = encode_prompts(base[1], ["Question: Who?\nAnswer:", "Question: Where was the author born?\nAnswer:"])
+    seqs = [make(base, TOY + [f"unlearn.decode={d}"])._sample(enc, 2, step=0, stream=0)
+            for d in ("auto", "static")]
+    assert len(plans) == 1 and plans[0].static and not plans[0].compiled
+    assert torch.equal(seqs[0], seqs[1])
