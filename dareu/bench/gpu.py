@@ -3,7 +3,9 @@
 Builds a Llama-style model from a config only (TinyLlama shape: 22 layers × 2048, GQA 32/4 heads,
 MLP 5632; no download), saves it, then for each mode runs a few DareU grpo steps (Lightning
 Trainer, the run's tiny synthetic corpus and a tiny classifier reward fitted in process) and prints
-generated tokens/s and peak GPU memory, plus an extrapolation to 7B/8B shapes (weight memory scaled
+generated tokens/s and peak GPU memory; on CUDA it then times the rollout sampler alone under
+`unlearn.decode=eager` and `static` (static KV cache, compiled decode step) on the same policy,
+prompts, G and length; plus an extrapolation to 7B/8B shapes (weight memory scaled
 by parameter count; tokens/s scaled inversely by parameter count — a rough, memory-bound estimate).
 
 `--tiny` (implied when there is no CUDA) runs the same path on CPU with a tiny config: the smoke test.
@@ -18,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from dareu.bench.common import (PeakRSS, classifier_reward, step_meter, table, tiny_overrides, tiny_run,
-                                write_result)
+from dareu.bench.common import classifier_reward, table, tiny_overrides, tiny_run, write_result
+from dareu.bench.dareu_steps import decode_speed, measure_dareu_steps
 
 SHAPES = {"llama-7b": 6.74e9, "llama3-8b": 8.03e9}
 
@@ -33,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--group", type=int, default=4)
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--modes", default="qlora,lora")
+    p.add_argument("--decode-reps", type=int, default=3,
+                   help="timed sampler calls per decoding path (CUDA: eager vs static/compiled)")
     p.add_argument("--work", default=None)
     p.add_argument("--out", default=None)
     return p
@@ -53,9 +57,7 @@ def _llama(tok, tiny: bool):
 
 
 def main(argv: list[str]) -> int:
-    from dareu.modules.dareu import DareUModule
-    from dareu.modules.policy import Policy
-    from dareu.trainer import make_trainer
+    from dareu.data.formatting import format_prompt
 
     a = _parser().parse_args(argv)
     cuda = torch.cuda.is_available() and a.device != "cpu"
@@ -82,25 +84,14 @@ def main(argv: list[str]) -> int:
             params = sum(p.numel() for p in _llama(tok, tiny).parameters())
         reward = classifier_reward(run, tok)
         device = torch.device("cuda", 0) if cuda else torch.device("cpu")
-        if cuda:
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-        with PeakRSS() as mem:
-            policy = Policy.from_pretrained(path, tok, run.cfg.model, mode, device)
-            from dareu.models import weight_bytes
-
-            wb = weight_bytes(policy.model)
-            module = DareUModule(policy, reward, run.corpus.forget, run.corpus.retain, run.cfg)
-            clock, times, tokens = step_meter(module, cuda)
-            trainer = make_trainer(run.cfg.trainer, work / "logs", mode, max_steps=a.steps + 1, logger=False,
-                                   enable_checkpointing=False, callbacks=[clock])
-            trainer.fit(module)
-        t, n = times[1:], tokens[1:]
-        results[mode] = {"params": params, "weight_bytes": wb, "step_s": sum(t) / len(t),
-                         "tokens_per_s": sum(n) / sum(t),
-                         "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
-                         "peak_rss_increase_mb": mem.increase / 2**20}
-        del trainer, module, policy
+        r, policy = measure_dareu_steps(run, tok, reward, path, mode, device, a.steps, work)
+        results[mode] = {"params": params, **r}
+        if cuda:  # same policy, prompts, G and length: only the decoding path differs
+            prompts = [format_prompt(rec.prompt, tok, run.cfg.data.template)
+                       for rec in run.corpus.forget[:a.prompts]]
+            results[mode]["decode"] = {d: decode_speed(policy.model, tok, prompts, a.group, a.new_tokens, d,
+                                                       a.decode_reps) for d in ("eager", "static")}
+        del policy
     extrap = {}
     for mode, r in results.items():
         for shape, n in SHAPES.items():
@@ -118,6 +109,17 @@ def main(argv: list[str]) -> int:
                 [[m, f"{r['params']:,}", f"{r['weight_bytes'] / 2**20:.1f}", f"{r['step_s']:.3f}",
                   f"{r['tokens_per_s']:.1f}", f"{r['peak_gpu_mb']:.0f}" if r["peak_gpu_mb"] else "—",
                   f"{r['peak_rss_increase_mb']:.0f}"] for m, r in results.items()]))
+    if cuda:
+        print(f"\nRollout decoding, {a.prompts}×G={a.group}, ≤{a.new_tokens} new tokens, mean of "
+              f"{a.decode_reps} calls after 1 warm-up (unlearn.decode):\n")
+        print(table(["mode", "eager tok/s", "static tok/s", "speed-up", "static warm-up s", "static path"],
+                    [[m, f"{d['eager']['tokens_per_s']:.0f}", f"{d['static']['tokens_per_s']:.0f}",
+                      f"{d['static']['tokens_per_s'] / d['eager']['tokens_per_s']:.2f}×",
+                      f"{d['static']['warmup_s']:.1f}", d["static"]["plan"]]
+                     for m, d in ((m, r["decode"]) for m, r in results.items())]))
+    else:
+        print("\nRollout decoding, eager vs static/compiled: skipped (the static KV cache and the "
+              "compiled decode step are CUDA-only; on a CPU `unlearn.decode=auto` decodes eagerly).")
     print("\nExtrapolation (weights ∝ params, tokens/s ∝ 1/params):\n")
     print(table(["mode / shape", "weights GiB", "tokens/s"],
                 [[k, f"{v['weight_gb']:.2f}", f"{v['tokens_per_s']:.2f}"] for k, v in extrap.items()]))

@@ -56,7 +56,7 @@ def test_memory(tmp_path):
     assert r["modes"]["qlora"]["weight_bytes"] < r["modes"]["full"]["weight_bytes"]
 
 
-def test_gpu_script_tiny_on_cpu(tmp_path):
+def test_gpu_script_tiny_on_cpu(tmp_path, capsys):
     out = tmp_path / "results"
     assert bench_cli("gpu", ["--tiny", "--device", "cpu", "--steps", "1", "--prompts", "2", "--group", "2",
                              "--new-tokens", "4", "--out", str(out), "--work", str(tmp_path / "w")]) == 0
@@ -64,6 +64,8 @@ def test_gpu_script_tiny_on_cpu(tmp_path):
     assert set(r["modes"]) == {"qlora", "lora"}
     for v in r["modes"].values():
         assert v["tokens_per_s"] > 0 and v["step_s"] > 0 and v["params"] > 0
+        assert "decode" not in v  # the decoding comparison is CUDA-only ...
+    assert "eager vs static/compiled: skipped" in capsys.readouterr().out  # ... and says so
     assert len(r["extrapolation"]) == 4
 
 
@@ -79,3 +81,17 @@ def test_rl_step_policy_vocab_is_padded_to_the_requested_size(tmp_path):
     model = AutoModelForCausalLM.from_pretrained(save_tiny_policy(run, tok, tmp_path / "p", vocab=5000))
     assert len(tok) < 5000 == model.config.vocab_size
     assert model(input_ids=torch.tensor([[1, 2]])).logits.shape[-1] == 5000
+
+
+def test_decode_speed_times_both_paths_on_one_policy():
+    """The GPU bench's decoding timer, on a CPU: `static` runs generate's static cache, uncompiled."""
+    from dareu.bench.dareu_steps import decode_speed
+    from dareu.config import ModelConfig
+    from dareu.models import build_tiny_model, train_tokenizer
+
+    texts = ["Question: who wrote the red book? Answer:", "Question: where? Answer:"]
+    tok = train_tokenizer(texts * 20, 100)
+    model = build_tiny_model(ModelConfig(arch="llama", n_layer=1, n_embd=32, n_head=2), tok, 0)
+    speed = {d: decode_speed(model, tok, texts, 2, 6, d, reps=1) for d in ("eager", "static")}
+    assert not speed["eager"]["static"] and speed["static"]["static"] and not speed["static"]["compiled"]
+    assert all(s["tokens_per_s"] > 0 and s["warmup_s"] > 0 for s in speed.values())
