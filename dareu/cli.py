@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--gbps", type=float, default=None, help="device memory bandwidth to assume")
     rp = sub.add_parser("report", help="write report.md and plots for a run directory")
     rp.add_argument("run_dir")
-    bp = sub.add_parser("bench", help="benchmarks (rl-step, attribution, gpu)")
+    bp = sub.add_parser("bench", help="benchmarks (rl-step, attribution, gpu, qlora-7b, ...)")
     bp.add_argument("name", help="which benchmark")
     bp.add_argument("args", nargs=argparse.REMAINDER)
     return p

@@ -41,8 +41,18 @@ def test_generate_kwargs_per_device():
         plan_decode("fast", CPU)
 
 
-def test_plain_model_is_compileable(model):
+def test_plain_model_is_compileable_and_4bit_falls_back_with_a_reason(model, tokenizer, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from dareu.models import from_pretrained_4bit
+
     assert compileable(model) == (True, "")
+    model.save_pretrained(tmp_path)
+    four_bit = from_pretrained_4bit(AutoModelForCausalLM, tmp_path, "float32", "cpu")
+    ok, why = compileable(four_bit)
+    assert not ok and "Bnb4Bit" in why
+    plan = plan_decode("auto", CUDA, ok, why)
+    assert plan.static and not plan.compiled and "Bnb4Bit" in plan.reason
 
 
 def test_config_rejects_unknown_decode():

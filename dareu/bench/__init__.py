@@ -15,6 +15,7 @@ BENCHES = {
     "rl-step": "dareu.bench.rl_step",  # a "dareu.bench.*" value is a module with main(argv)
     "memory": "dareu.bench.memory",
     "gpu": "dareu.bench.gpu",
+    "qlora-7b": "dareu.bench.qlora_7b",
     "reward-audit": "dareu.bench.reward_audit",
     "classifier": "dareu.bench.classifier_heldout",
 }

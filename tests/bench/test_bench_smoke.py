@@ -95,3 +95,25 @@ def test_decode_speed_times_both_paths_on_one_policy():
     speed = {d: decode_speed(model, tok, texts, 2, 6, d, reps=1) for d in ("eager", "static")}
     assert not speed["eager"]["static"] and speed["static"]["static"] and not speed["static"]["compiled"]
     assert all(s["tokens_per_s"] > 0 and s["warmup_s"] > 0 for s in speed.values())
+
+
+def test_qlora_7b_bench_runs_its_code_at_a_tiny_shape_on_cpu(tmp_path, capsys):
+    """The 7B bench's own path (random Llama built, saved, loaded 4-bit, DareU grpo steps) at 2 × 64."""
+    out = tmp_path / "results"
+    assert bench_cli("qlora-7b", ["--shape", "tiny", "--device", "cpu", "--steps", "1", "--prompts", "2",
+                                  "--group", "2", "--new-tokens", "4", "--out", str(out)]) == 0
+    r = json.loads((out / "qlora-tiny.json").read_text())
+    c = r["config"]
+    assert (c["num_hidden_layers"], c["hidden_size"], c["gradient_checkpointing"]) == (2, 64, True)
+    assert r["nf4_matrices"] == 7 * 2  # q, k, v, o, gate, up, down of both layers: loaded in 4 bits
+    assert r["step_s"] > 0 and r["tokens_per_s"] > 0 and r["peak_gpu_gib"] is None
+    assert "random-init Llama (tiny" in capsys.readouterr().out
+
+
+def test_qlora_7b_refuses_a_cpu_clearly(capsys):
+    """No GPU: one error paragraph and exit code 2 (the CLI's DareUError path: no traceback)."""
+    from dareu.cli import main
+
+    assert main(["bench", "qlora-7b", "--shape", "7b", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "needs a CUDA GPU" in err and "--shape tiny" in err and "Traceback" not in err
