@@ -42,8 +42,12 @@ class DecodePlan:
 
 
 def compileable(model: nn.Module) -> tuple[bool, str]:
-    """Whether transformers can compile this model's decode step, and if not, why (4-bit
-    bitsandbytes weights, for one, are refused by their quantizer)."""
+    """Whether this model's decode step can be compiled, and if not, why: transformers refuses 4-bit
+    bitsandbytes weights; FSDP2-sharded weights are all-gathered into new memory for each rollout."""
+    from dareu.sharding import is_sharded
+
+    if is_sharded(model):  # gathered afresh for every rollout: captured graphs would hold stale weights
+        return False, "its weights are FSDP2-sharded (gathered anew for each rollout)"
     base = getattr(model, "get_base_model", lambda: model)()
     quantizer = getattr(base, "hf_quantizer", None)
     if quantizer is not None and not quantizer.is_compileable:

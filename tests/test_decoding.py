@@ -91,3 +91,19 @@ def test_static_cache_sampling_keeps_the_layout(model, tokenizer):
     assert torch.equal(seq, eager)  # same draws: the static cache changes the memory, not the math
     static_greedy = generate(model, tokenizer, TEXTS, 8, decode="static")
     assert static_greedy == generate(model, tokenizer, TEXTS, 8, decode="eager")
+
+
+def test_fsdp2_sharded_model_is_not_compiled(tokenizer, tmp_path):
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+
+    from dareu.sharding import shard_model
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        model = build_tiny_model(ModelConfig(arch="llama", n_layer=1, n_embd=32, n_head=2), tokenizer, 0)
+        shard_model(model, init_device_mesh("cpu", (1,)))
+        ok, why = compileable(model)
+        assert not ok and "FSDP2" in why
+    finally:
+        dist.destroy_process_group()
