@@ -55,6 +55,23 @@ def test_plain_model_is_compileable_and_4bit_falls_back_with_a_reason(model, tok
     assert plan.static and not plan.compiled and "Bnb4Bit" in plan.reason
 
 
+def test_qlora_policy_samples_through_the_static_cache(model, tokenizer, tmp_path):
+    """A peft-wrapped 4-bit policy (model.mode=qlora) decodes on the static path too."""
+    from dareu.modules.policy import Policy
+
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    policy = Policy.from_pretrained(tmp_path, tokenizer, ModelConfig(arch="llama"), "qlora", "cpu")
+    assert not compileable(policy.model)[0]
+    enc = encode_prompts(tokenizer, TEXTS)
+    runs = {}
+    for decode in ("static", "eager"):
+        torch.manual_seed(2)
+        runs[decode] = sample(policy.model, enc["input_ids"], enc["attention_mask"], 2, 6,
+                              tokenizer.eos_token_id, tokenizer.pad_token_id, decode=decode)
+    assert runs["static"].shape[0] == 6 and torch.equal(runs["static"], runs["eager"])
+
+
 def test_config_rejects_unknown_decode():
     assert load_config(None, ["unlearn.decode=static"]).unlearn.decode == "static"
     with pytest.raises(ConfigError, match="unlearn.decode"):
