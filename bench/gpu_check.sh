@@ -6,7 +6,7 @@
 #   3. `dareu bench qlora-7b`: DareU grpo QLoRA steps on a random-init Llama-2-7B shape,
 #      8 prompts x G 4, <= 128 new tokens: step time and peak GPU memory (goal <= 20 GiB);
 #   4. `dareu bench rl-step --device cuda`: DareU vs TRL's GRPOTrainer at equal settings
-#      (gradient checkpointing off on both sides), DareU now decoding with unlearn.decode=auto.
+#      (gradient checkpointing off on both sides), DareU with its default (eager) decoding.
 # Each part has its own time limit, so one that hangs does not eat the others' time.
 # Results: JSON + logs under $OUT when set (the device runner's folder), else bench/results/gpu_check.
 # Usage, from the repository root:  bash bench/gpu_check.sh

@@ -68,9 +68,10 @@ class UnlearnConfig:
     """Nucleus sampling threshold (1 = the full distribution)."""
     max_new_tokens: int = 48
     """Longest sampled response, in tokens."""
-    decode: str = "auto"
+    decode: str = "eager"
     """How rollouts decode: `eager` (dynamic KV cache), `static` (static KV cache; the decode step
-    compiled on CUDA) or `auto` (static on CUDA, eager elsewhere). See dareu.decoding."""
+    compiled on CUDA) or `auto` (static on CUDA, eager elsewhere). See dareu.decoding. Eager by
+    default until the compiled CUDA path has been measured on a GPU (bench/gpu_check.sh)."""
     beta: float = 0.05
     """KL-to-reference coefficient (in the loss for grpo / rloo, in the per-token rewards for ppo)."""
     kl_estimator: str = "k3"
