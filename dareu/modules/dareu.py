@@ -96,6 +96,7 @@ class DareUModule(UnlearnMethod):
         self._chunk = chunk_rows(policy.model.config.get_text_config().vocab_size)
         self.rollouts_done = 0
         self._collapse_streak = 0
+        self.start_entropy: float | None = None  # the reference's own token entropy (first rollout)
         self.fluency_threshold: float | None = None  # τ of the fluency guard, set on the first rollout
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
@@ -406,7 +407,12 @@ class DareUModule(UnlearnMethod):
     def _watch_collapse(self, response_len: float, entropy: float, degenerate: float = 0.0) -> None:
         """Empty (short), near-deterministic, or mostly degenerate answers (the fluency guard's
         penalty ≥ ½ for most of them) for COLLAPSE_PATIENCE steps in a row: stop, or warn."""
-        collapsed = (response_len < self.COLLAPSE_MIN_LEN or entropy < self.COLLAPSE_MIN_ENTROPY
+        if self.start_entropy is None:
+            self.start_entropy = entropy
+        # near-deterministic is a collapse only when the policy became so: a target that memorised
+        # its forget answers starts there (entropy ~0.01 nats), and leaving that is the work
+        deterministic = entropy < min(self.COLLAPSE_MIN_ENTROPY, 0.5 * self.start_entropy)
+        collapsed = (response_len < self.COLLAPSE_MIN_LEN or deterministic
                      or degenerate > self.COLLAPSE_MAX_DEGENERATE)
         self._collapse_streak = self._collapse_streak + 1 if collapsed else 0
         if self._collapse_streak == self.COLLAPSE_PATIENCE:
@@ -461,12 +467,14 @@ class DareUModule(UnlearnMethod):
         checkpoint["state_dict"] = {k: v for k, v in state.items() if k in trainable}
         checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
                                "collapse_streak": self._collapse_streak,
+                               "start_entropy": self.start_entropy,
                                "fluency_threshold": self.fluency_threshold}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("dareu", {})
         self.rollouts_done = int(state.get("rollouts_done", 0))
         self._collapse_streak = int(state.get("collapse_streak", 0))
+        self.start_entropy = state.get("start_entropy")
         self.fluency_threshold = state.get("fluency_threshold")
 
 

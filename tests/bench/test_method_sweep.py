@@ -51,3 +51,5 @@ def test_best_setting_is_chosen_on_the_mean_over_seeds_not_one_lucky_seed():
     # ranked by mean ToW: dareu (0.95) above npo's steady setting (0.8); lucky is not listed there
     assert best.index("**dareu**") < best.index("**npo** | steady") and "lucky" not in best
     assert "0.800 ± 0.000" in best
+    # a setting run on seed 0 only does not displace the pick that was rerun on more seeds
+    assert sweep.best_settings(rows + [row("npo", "once", 0, 0.1)]) == {"npo": "steady"}
