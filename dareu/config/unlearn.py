@@ -30,6 +30,9 @@ class BaselineConfig:
     retain_batch_size: int = 8
     lr: Optional[float] = None
     """Learning rate of the baselines; None uses unlearn.lr (same budget as DareU)."""
+    steps: Optional[int] = None
+    """Optimiser steps of the baselines (each one forget + retain batch); None uses unlearn.steps.
+    DareU's steps are rollouts (several updates each), a baseline's are single batches: tune each."""
     weight_decay: Optional[float] = None
     """AdamW weight decay of the baselines; None uses unlearn.weight_decay."""
     idk_answers: Optional[str] = None
@@ -40,6 +43,8 @@ class BaselineConfig:
                   "forget_batch_size", "retain_batch_size")
         _check(self.retain_weight >= 0, "unlearn.baselines.retain_weight", self.retain_weight, ">= 0")
         _check(self.lr is None or self.lr > 0, "unlearn.baselines.lr", self.lr, "null or a number > 0")
+        _check(self.steps is None or self.steps > 0, "unlearn.baselines.steps", self.steps,
+               "null or an integer > 0")
         _check(self.weight_decay is None or self.weight_decay >= 0, "unlearn.baselines.weight_decay",
                self.weight_decay, "null or >= 0")
 
@@ -151,6 +156,16 @@ class UnlearnConfig:
             self.lr = FULL_LR if mode == "full" else ADAPTER_LR
         if self.seed is None:
             self.seed = run_seed
+        if self.baselines.steps is None:
+            self.baselines.steps = self.steps
+
+    def steps_of(self, method_cls: type) -> int:
+        """Training steps of a method: `baselines.steps` for the loss baselines, `steps` otherwise."""
+        from dareu.modules.baselines.base import LossUnlearnMethod
+
+        if issubclass(method_cls, LossUnlearnMethod) and self.baselines.steps is not None:
+            return self.baselines.steps
+        return self.steps
 
     def __post_init__(self) -> None:
         _check(self.algorithm in ("grpo", "ppo", "rloo"), "unlearn.algorithm", self.algorithm,

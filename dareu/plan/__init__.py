@@ -96,11 +96,13 @@ def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSi
         b = u.baselines
         rows = b.forget_batch_size + b.retain_batch_size
         per_step = cost.train_seconds(mode, rows * data.tokens) + cost.forward_seconds(mode, rows * data.tokens)
-        what = (f"{method}, {mode} {size}: {u.steps} steps × ({b.forget_batch_size} forget + "
+        what = (f"{method}, {mode} {size}: {b.steps} steps × ({b.forget_batch_size} forget + "
                 f"{b.retain_batch_size} retain) records, lr {b.lr or u.lr:g}")
         act = cost.activations(rows, data.tokens)
     peak = cost.trained_model(mode) + ref + act
-    return Step(f"unlearn: {method}", what, u.steps * per_step, peak)
+    from dareu.modules.registry import get_method
+
+    return Step(f"unlearn: {method}", what, u.steps_of(get_method(method)) * per_step, peak)
 
 
 def _eval_items(cfg: Config, data: DataSize) -> int:

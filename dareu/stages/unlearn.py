@@ -87,6 +87,7 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     device = resolve_device(cfg.trainer) if cfg.model.mode == "qlora" else None  # 4-bit loads in place
     policy = Policy.from_pretrained(run.target_dir, run.tokenizer, cfg.model, cfg.model.mode, device)
     method = get_method(name)
+    steps = cfg.unlearn.steps_of(method)
     reward = objects.reward(run) if method.uses_attributor else None
     module = method.build(policy, run.corpus.forget, run.corpus.retain, cfg, reward)
     per_step = module.optimizer_steps_per_batch
@@ -95,7 +96,7 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     manual = {} if module.automatic_optimization else manual_optimisation_overrides(cfg.trainer, name)
     # a CSV row per RL step, flushed every step: a killed run keeps its curve up to the kill
     trainer = make_trainer(cfg.trainer, run.out / "logs", name, flush_every=1,
-                           max_steps=cfg.unlearn.steps * per_step, enable_checkpointing=True,
+                           max_steps=steps * per_step, enable_checkpointing=True,
                            callbacks=[checkpoints], log_every_n_steps=1, **manual)
     log.info("global batch per step: %d prompts × %d responses (unlearn.prompts_per_step=%d per "
              "rank × %d ranks)", cfg.unlearn.prompts_per_step * trainer.world_size,
@@ -103,7 +104,7 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     if trainer.is_global_zero:
         atomic_write_json(ckpt_dir / "stage.json", {"hash": config_hash(*stage_key(
             run, name, module.uses_attributor))})
-    log.info("unlearning with %s (%s mode) for %d steps%s", name, cfg.model.mode, cfg.unlearn.steps,
+    log.info("unlearning with %s (%s mode) for %d steps%s", name, cfg.model.mode, steps,
              f", resuming from {ckpt}" if ckpt else "")
     t0 = time.time()
     trainer.fit(module, ckpt_path=str(ckpt) if ckpt else None)
@@ -119,7 +120,7 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
                 shutil.copy2(last, tmp / "checkpoints" / "last.ckpt")
     # the last step's metrics from the CSV, not trainer.callback_metrics: a run resumed from its
     # final checkpoint trains no step and would report none
-    result = {"steps": cfg.unlearn.steps, "optimizer_steps": int(trainer.global_step),
+    result = {"steps": steps, "optimizer_steps": int(trainer.global_step),
               "train_wall_s": round(wall, 2), "mode": cfg.model.mode, **_last_metrics(metrics_csv)}
     del trainer, module, policy
     gc.collect()

@@ -61,6 +61,18 @@ def test_unlearn_saves_a_loadable_model_and_step_metrics(prepared):
     assert 0 <= metrics["forget_attribution_mass"] <= 1
 
 
+def test_baselines_train_for_their_own_step_count(prepared, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(prepared, out)
+    run = tiny_run(out, "unlearn.methods=[dareu,npo]", "unlearn.baselines.steps=3")
+    results = unlearn_mod.unlearn(run)
+    assert results["npo"]["steps"] == 3 and results["npo"]["optimizer_steps"] == 3
+    assert results["dareu"]["steps"] == 2  # DareU keeps unlearn.steps (rollouts)
+    assert tiny_run(out).cfg.unlearn.baselines.steps == 2  # null: the same as unlearn.steps
+
+
 def test_a_finished_method_is_skipped(prepared, monkeypatch):
     run = tiny_run(prepared)
     unlearn_mod.unlearn(run)
