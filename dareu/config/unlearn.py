@@ -57,7 +57,7 @@ class UnlearnConfig:
     """Methods to run on one corpus / target / oracle (dareu and the baselines)."""
     algorithm: str = "grpo"
     """DareU's RL algorithm: `grpo` (group advantages), `rloo` (leave-one-out) or `ppo` (value head + GAE)."""
-    steps: int = 40
+    steps: int = 120
     """RL steps: one rollout (prompts_per_step × group_size responses) each; every step makes
     ppo_epochs × minibatches optimiser updates. Defaults measured in docs/dareu_defaults.md."""
     lr: Optional[float] = None
@@ -114,7 +114,7 @@ class UnlearnConfig:
     """grpo: divide each group's centred rewards by the group's std (`std`, GRPO) or not (`none`,
     Dr. GRPO). With `none` the push fades as a group's rewards converge (masses near the floor);
     with `std` a group of near-equal masses gets advantages of ±1 forever."""
-    absolute_advantage: float = 0.0
+    absolute_advantage: float = 1.0
     """grpo / rloo: weight w of each response's own reward added to its group-relative advantage,
     A_i = A_group_i + w · r_i, with r = −mass − penalty ≤ 0 (0 = the best a response can score).
     A group whose G answers are all still attributed (masses ≈ 1, no spread: the group term is 0)

@@ -410,8 +410,9 @@ class DareUModule(UnlearnMethod):
         if self.start_entropy is None:
             self.start_entropy = entropy
         # near-deterministic is a collapse only when the policy became so: a target that memorised
-        # its forget answers starts there (entropy ~0.01 nats), and leaving that is the work
-        deterministic = entropy < min(self.COLLAPSE_MIN_ENTROPY, 0.5 * self.start_entropy)
+        # its forget answers starts there (0.006-0.05 nats on TOFU), and leaving that is the work
+        deterministic = (entropy < self.COLLAPSE_MIN_ENTROPY
+                         and self.start_entropy >= 2 * self.COLLAPSE_MIN_ENTROPY)
         collapsed = (response_len < self.COLLAPSE_MIN_LEN or deterministic
                      or degenerate > self.COLLAPSE_MAX_DEGENERATE)
         self._collapse_streak = self._collapse_streak + 1 if collapsed else 0

@@ -34,7 +34,7 @@ TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
 # a fast learner for the toy problem: no anchor, no fluency guard, one update per rollout; it
 # collapses onto vowel tokens by design, so collapse only warns
 TOY = ["unlearn.lr=5e-2", "unlearn.beta=0", "unlearn.retain_weight=0", "unlearn.ppo_epochs=1",
-       "unlearn.fluency_weight=0", "unlearn.on_collapse=warn"]
+       "unlearn.fluency_weight=0", "unlearn.on_collapse=warn", "unlearn.absolute_advantage=0"]
 
 
 class VowelReward:
@@ -167,7 +167,7 @@ def test_collapse_warns_loudly(base):
 
 
 def test_collapse_stops_the_run_by_default(base):
-    module = make(base, TOY[:-1] + ["unlearn.max_new_tokens=1"])
+    module = make(base, [o for o in TOY if o != "unlearn.on_collapse=warn"] + ["unlearn.max_new_tokens=1"])
     with pytest.raises(PolicyCollapsed, match="on_collapse=warn") as e:
         fit(module, steps=5)
     assert e.value.exit_code == 5 and module.rollouts_done == 3
@@ -176,8 +176,8 @@ def test_collapse_stops_the_run_by_default(base):
 def test_a_memorised_start_is_not_a_collapse_but_becoming_deterministic_is(base):
     # a target that memorised its forget answers samples them at ~0.01 nats from the first step
     memorised = make(base, ["unlearn.on_collapse=warn"])
-    for _ in range(5):
-        memorised._watch_collapse(response_len=30.0, entropy=0.007)
+    for entropy in (0.02, 0.007, 0.006, 0.009, 0.004):  # it wanders at tiny entropies
+        memorised._watch_collapse(response_len=30.0, entropy=entropy)
     assert memorised._collapse_streak == 0
     # a policy that started at 1 nat and fell to 0.01: collapsed, warned on the third step
     fell = make(base, ["unlearn.on_collapse=warn"])
@@ -231,7 +231,7 @@ class FullMass(VowelReward):
 def test_absolute_advantage_pushes_groups_without_spread_until_the_mass_is_gone(base, mass):
     quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1"]
     # the group term alone: equal rewards, zero advantages, no push
-    rows = fit(make(base, quiet, reward=FullMass(mass)), steps=1)
+    rows = fit(make(base, quiet + ["unlearn.absolute_advantage=0"], reward=FullMass(mass)), steps=1)
     assert rows[0]["advantage_abs"] == pytest.approx(0.0, abs=1e-6)
     # the absolute term: every answer pushed by w · mass (strong at 1, faded at 0.01)
     rows = fit(make(base, quiet + ["unlearn.absolute_advantage=2"], reward=FullMass(mass)), steps=1)
