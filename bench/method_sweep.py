@@ -64,21 +64,16 @@ def load_run(recipe: str, d: Path, overrides: list[str]):
 
 
 def score(run, model_dir: Path, name: str, answers_to: Path | None = None) -> dict:
-    """Headline ROUGE and forget mass of the model in `model_dir`; its greedy answers to the forget
-    prompts go to `answers_to` (JSON) when given."""
-    from dareu.eval.answers import greedy_answers
-    from dareu.eval.headline import headline_metrics
+    """Headline ROUGE and forget mass of the model in `model_dir`; the greedy forget answers they
+    were measured on go to `answers_to` (JSON) when given."""
+    from dareu.eval.headline import headline_and_answers
     from dareu.stages.objects import eval_task, load_for_eval
 
-    model = load_for_eval(run, model_dir)
-    row = headline_metrics(eval_task(run), model, name)
+    row, answers = headline_and_answers(eval_task(run), load_for_eval(run, model_dir), name)
     if answers_to is not None:
-        forget = run.corpus.forget
-        answers = greedy_answers(model, run.tokenizer, [run.prompt_text(r.prompt) for r in forget],
-                                 run.cfg.eval.max_new_tokens, run.cfg.eval.batch_size)
         answers_to.parent.mkdir(parents=True, exist_ok=True)
         answers_to.write_text(json.dumps([{"prompt": r.prompt, "truth": r.response, "answer": a}
-                                          for r, a in zip(forget, answers)], indent=1))
+                                          for r, a in zip(run.corpus.forget, answers)], indent=1))
     return row
 
 

@@ -156,11 +156,10 @@ class UnlearnConfig:
             self.lr = FULL_LR if mode == "full" else ADAPTER_LR
         if self.seed is None:
             self.seed = run_seed
-        if self.baselines.steps is None:
-            self.baselines.steps = self.steps
 
     def steps_of(self, method_cls: type) -> int:
-        """Training steps of a method: `baselines.steps` for the loss baselines, `steps` otherwise."""
+        """Training steps of a method: `baselines.steps` (null: `steps`) for the loss baselines,
+        `steps` otherwise."""
         from dareu.modules.baselines.base import LossUnlearnMethod
 
         if issubclass(method_cls, LossUnlearnMethod) and self.baselines.steps is not None:

@@ -29,6 +29,12 @@ def headline_metrics(task: EvalTask, model: PreTrainedModel, name: str,
     reward attributor (`task.mass`). Pass one to score several models without reloading it (the
     extra attributors are loaded on each call).
     """
+    return headline_and_answers(task, model, name, reward)[0]
+
+
+def headline_and_answers(task: EvalTask, model: PreTrainedModel, name: str,
+                         reward: Any = None) -> tuple[dict[str, float], list[str]]:
+    """`headline_metrics`, and the greedy forget answers they were measured on (in corpus order)."""
     corpus = task.corpus
     splits = {"forget": corpus.forget, "retain": corpus.retain, "test": corpus.test}
     means, items = rouge_by_split(model, task.tokenizer, splits, task.prompt_text,
@@ -54,4 +60,4 @@ def headline_metrics(task: EvalTask, model: PreTrainedModel, name: str,
             continue
         means[mass_key(attributor)] = round(float(extra.float().mean()), 4)
     log.info("%s: %s", name, means)
-    return means
+    return means, answers

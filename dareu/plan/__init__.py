@@ -77,7 +77,10 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
 
 
 def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSize, size: str) -> Step:
+    from dareu.modules.registry import get_method
+
     m, u = cfg.model, cfg.unlearn
+    steps = u.steps_of(get_method(method))
     mode = m.mode
     ref = cost.weights(mode) / cost.shards if mode == "full" else 0.0  # adapters off = the reference
     if method == "dareu":
@@ -87,7 +90,7 @@ def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSi
                     + u.ppo_epochs * cost.train_seconds(mode, seqs * length)
                     + 2 * cost.forward_seconds(mode, seqs * length)  # reference and π_old
                     + cost.train_seconds(mode, u.retain_batch_size * data.tokens))
-        what = (f"DareU {u.algorithm}, {mode} {size}: {u.steps} steps × {u.prompts_per_step} prompts "
+        what = (f"DareU {u.algorithm}, {mode} {size}: {steps} steps × {u.prompts_per_step} prompts "
                 f"× {u.group_size} responses per rank (global {u.prompts_per_step * world} prompts), "
                 f"{u.ppo_epochs * u.minibatches} updates per step, ≤ {u.max_new_tokens} new tokens, "
                 f"lr {u.lr:g}")
@@ -96,13 +99,11 @@ def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSi
         b = u.baselines
         rows = b.forget_batch_size + b.retain_batch_size
         per_step = cost.train_seconds(mode, rows * data.tokens) + cost.forward_seconds(mode, rows * data.tokens)
-        what = (f"{method}, {mode} {size}: {b.steps} steps × ({b.forget_batch_size} forget + "
+        what = (f"{method}, {mode} {size}: {steps} steps × ({b.forget_batch_size} forget + "
                 f"{b.retain_batch_size} retain) records, lr {b.lr or u.lr:g}")
         act = cost.activations(rows, data.tokens)
     peak = cost.trained_model(mode) + ref + act
-    from dareu.modules.registry import get_method
-
-    return Step(f"unlearn: {method}", what, u.steps_of(get_method(method)) * per_step, peak)
+    return Step(f"unlearn: {method}", what, steps * per_step, peak)
 
 
 def _eval_items(cfg: Config, data: DataSize) -> int:

@@ -70,7 +70,9 @@ def test_baselines_train_for_their_own_step_count(prepared, tmp_path):
     results = unlearn_mod.unlearn(run)
     assert results["npo"]["steps"] == 3 and results["npo"]["optimizer_steps"] == 3
     assert results["dareu"]["steps"] == 2  # DareU keeps unlearn.steps (rollouts)
-    assert tiny_run(out).cfg.unlearn.baselines.steps == 2  # null: the same as unlearn.steps
+    from dareu.modules.registry import get_method
+
+    assert tiny_run(out).cfg.unlearn.steps_of(get_method("npo")) == 2  # null: the same as unlearn.steps
 
 
 def test_a_finished_method_is_skipped(prepared, monkeypatch):
