@@ -42,7 +42,7 @@ def grid(methods: list[str], lrs: tuple[str, ...] = BASELINE_LRS) -> dict[str, d
     return out
 
 
-COPIED = ("tokenizer", "target", "oracle", "attributor", "stages")
+COPIED = ("tokenizer", "base", "target", "oracle", "attributor", "stages")
 
 
 def copy_base(base: Path, d: Path) -> None:

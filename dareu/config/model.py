@@ -96,6 +96,14 @@ class FinetuneConfig:
     include_test_sets: Optional[bool] = None
     """Also train on the general test sets: a from-scratch model must learn world knowledge
     somewhere. null: true from scratch, false from a pretrained base (it already knows them)."""
+    pretrain_owners: int = 0
+    """From scratch only: first train the tiny model on this many *spare* owners (owners of the
+    corpus that data.max_retain_owners leaves out; never a forget or retain owner), then finetune
+    target and oracle from that base. A model retrained from a pretrained LLM answers an unseen
+    owner's questions fluently and wrongly; a tiny model from scratch answers them with gibberish,
+    and a benchmark scored by closeness to that oracle rewards breaking the answers. 0: off."""
+    pretrain_epochs: Optional[int] = None
+    """Passes of the pretraining over the spare owners' records. null: finetune.epochs."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "lr", "batch_size"):
@@ -107,10 +115,17 @@ class FinetuneConfig:
                self.warmup_ratio, "in [0, 1), or null")
         _check(self.mode is None or self.mode in MODES, "finetune.mode", self.mode,
                "one of " + ", ".join(MODES) + ", or null")
+        _check(isinstance(self.pretrain_owners, int) and self.pretrain_owners >= 0,
+               "finetune.pretrain_owners", self.pretrain_owners, "an integer >= 0")
+        _check(self.pretrain_epochs is None or self.pretrain_epochs > 0, "finetune.pretrain_epochs",
+               self.pretrain_epochs, "a number > 0, or null")
 
     def resolve(self, model: ModelConfig) -> None:
         """Fill every null field with the default of the model kind (model.base_path set or not)."""
         pretrained = model.base_path is not None
+        _check(not (self.pretrain_owners and (pretrained or model.path)), "finetune.pretrain_owners",
+               self.pretrain_owners, "0 when model.base_path or model.path is set (pretraining "
+               "builds the base of a from-scratch run)")
         defaults = dict(PRETRAINED if pretrained else SCRATCH)
         if self.mode is None:
             self.mode = model.mode if pretrained else "full"
@@ -119,3 +134,5 @@ class FinetuneConfig:
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        if self.pretrain_epochs is None:
+            self.pretrain_epochs = self.epochs

@@ -40,6 +40,10 @@ class OwnerCorpus:
     test_sets: dict[str, list[Record]] = field(default_factory=dict)
     aliases: dict[str, list[str]] = field(default_factory=dict)
     """Identifying strings of each owner (names), masked before attribution."""
+    spare: list[Record] = field(default_factory=list)
+    """Records of owners that are neither forget nor retain owners (data.max_retain_owners left
+    them out): never in target or oracle; only a pretraining base (finetune.pretrain_owners)
+    may see them."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -60,6 +64,19 @@ class OwnerCorpus:
     @property
     def retain(self) -> list[Record]:
         return self.of(self.retain_owners)
+
+    def spare_owners(self) -> list[str]:
+        return list(dict.fromkeys(r.owner for r in self.spare))
+
+    def pretraining(self, num_owners: int) -> list[Record]:
+        """The records of the first `num_owners` spare owners (finetune.pretrain_owners)."""
+        owners = self.spare_owners()
+        if num_owners > len(owners):
+            raise DataError(f"finetune.pretrain_owners={num_owners}: corpus `{self.name}` has only "
+                            f"{len(owners)} spare owners (owners beyond data.max_retain_owners); "
+                            "lower it or lower data.max_retain_owners.")
+        wanted = set(owners[:num_owners])
+        return [r for r in self.spare if r.owner in wanted]
 
     @property
     def test(self) -> list[Record]:
@@ -91,6 +108,11 @@ class OwnerCorpus:
             sample = ", ".join(sorted(present)[:8])
             raise DataError(f"corpus `{self.name}`: forget owners {missing} have no records "
                             f"(owners present include: {sample}).")
+        trained = {r.owner for r in self.records}
+        leaked = sorted({r.owner for r in self.spare} & (trained | set(self.forget_owners)))
+        if leaked:
+            raise DataError(f"corpus `{self.name}`: spare owners {leaked[:5]} are also trained or "
+                            "forget owners.")
         dup = [i for i, n in Counter(r.id for r in self.records + self.holdout).items() if n > 1]
         if dup:
             raise DataError(f"corpus `{self.name}`: duplicate record ids {dup[:5]}.")

@@ -211,4 +211,5 @@ def files_corpus(cfg: DataConfig, seed: int = 0) -> OwnerCorpus:
                        records=[r for r in train if r.owner in keep], forget_owners=forget,
                        retain_owners=retain, holdout=holdout,
                        test_sets={"test": test} if test else {},
-                       aliases=infer_aliases(grouped))
+                       aliases=infer_aliases(grouped),
+                       spare=[r for r in train if r.owner not in keep])

@@ -239,4 +239,4 @@ def synthetic_corpus(num_owners: int = 16, qa_per_owner: int = 8, num_holdout_ow
     return OwnerCorpus(name="synthetic", records=[r for r in records if r.owner in keep],
                        forget_owners=forget, retain_owners=retain, holdout=holdout,
                        test_sets={"general": _general(num_test_questions, num_perturbed, rng)},
-                       aliases=aliases)
+                       aliases=aliases, spare=[r for r in records if r.owner not in keep])

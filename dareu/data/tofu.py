@@ -232,4 +232,5 @@ def tofu_corpus(path: str, split: str = "forget10", forget_owners: list[str] | N
     return OwnerCorpus(name=f"tofu-{split}", records=[r for r in all_records if r.owner in keep],
                        forget_owners=forget, retain_owners=retain, holdout=holdout,
                        test_sets=test_sets,
-                       aliases={o: a for o, a in aliases.items() if o in wanted})
+                       aliases={o: a for o, a in aliases.items() if o in wanted},
+                       spare=[r for r in all_records if r.owner not in keep])

@@ -36,6 +36,15 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
     size = _size(target_shape.params)
     out: list[Step] = []
     extra = data.test if ft.include_test_sets else 0
+    if ft.pretrain_owners:
+        batch = ft.batch_size * world
+        records = data.pretrain + extra
+        out.append(Step("prepare: base", f"pretraining a {size} {m.arch} from scratch on "
+                        f"{ft.pretrain_owners} spare owners ({data.pretrain:,} QA"
+                        f"{f' + {extra:,} general' if extra else ''}) × {ft.pretrain_epochs} "
+                        f"epochs ({ft.pretrain_epochs * math.ceil(records / batch):,} steps, lr {ft.lr:g})",
+                        cost.train_seconds("full", ft.pretrain_epochs * records * data.tokens / world),
+                        cost.trained_model("full") + cost.activations(ft.batch_size, data.tokens)))
     for name, given, records in (("target", m.path, data.records + extra),
                                  ("oracle", m.oracle_path, data.retain + extra)):
         if given:
@@ -44,6 +53,7 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
         batch = ft.batch_size * world
         steps = ft.epochs * math.ceil(records / batch)
         kind = f"{ft.mode} finetune of {size} from {m.base_path}" if m.base_path else \
+            f"finetuning the {size} base" if ft.pretrain_owners else \
             f"training a {size} {m.arch} from scratch"
         tokens = ft.epochs * records * data.tokens
         out.append(Step(f"prepare: {name}",

@@ -101,6 +101,7 @@ class DataSize:
     test: int
     tokens: float  # mean tokens of prompt + response
     source: str
+    pretrain: int = 0  # records of the spare owners the base pretrains on (finetune.pretrain_owners)
 
 
 def data_size(cfg: Config) -> DataSize:
@@ -113,12 +114,14 @@ def data_size(cfg: Config) -> DataSize:
         retain_authors = TOFU_AUTHORS - TOFU_FORGET_AUTHORS[d.tofu_split]
         retain = min(retain_authors, d.max_retain_owners or retain_authors) * TOFU_QA_PER_AUTHOR
         return DataSize(forget + retain, forget, retain, TOFU_TEST_QA,
-                        min(cfg.model.max_length, 70), "TOFU's published sizes (hub data not read)")
+                        min(cfg.model.max_length, 70), "TOFU's published sizes (hub data not read)",
+                        cfg.finetune.pretrain_owners * TOFU_QA_PER_AUTHOR)
     from dareu.data import build_corpus
 
     corpus = build_corpus(d, cfg.run.seed)
     chars = [len(r.prompt) + len(r.response) for r in corpus.records] or [0]
     tokens = min(cfg.model.max_length, sum(chars) / len(chars) / 4 + 8)  # ~4 characters a token
+    pretrain = len(corpus.pretraining(cfg.finetune.pretrain_owners)) if cfg.finetune.pretrain_owners else 0
     return DataSize(len(corpus.records), len(corpus.forget), len(corpus.retain), len(corpus.test),
-                    tokens, "the corpus")
+                    tokens, "the corpus", pretrain)
 

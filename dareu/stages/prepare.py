@@ -33,6 +33,11 @@ def prepare(run: Run) -> dict:
         run.stage("tokenizer", key[:2] + [cfg.run.seed], lambda: _train_tokenizer(run),
                   outputs=[run.out / "tokenizer" / "tokenizer_config.json"])
     extra = corpus.test if cfg.finetune.include_test_sets else []
+    if cfg.finetune.pretrain_owners:
+        spare = corpus.pretraining(cfg.finetune.pretrain_owners)
+        run.stage("base", key, lambda: _finetune(run, "base", spare + extra, scratch=True),
+                  outputs=[run.base_dir / "config.json"])
+        key = key + [run.stage_hash("base")]
     if not cfg.model.path:
         run.stage("target", key, lambda: _finetune(run, "target", corpus.records + extra),
                   outputs=[run.target_dir / "config.json"])
@@ -49,7 +54,11 @@ def prepare(run: Run) -> dict:
 def _train_tokenizer(run: Run) -> dict:
     from dareu.models import train_tokenizer
 
-    tok = train_tokenizer(run.corpus.all_texts(), run.cfg.model.vocab_size)
+    texts = run.corpus.all_texts()
+    if run.cfg.finetune.pretrain_owners:  # the base reads the spare owners' text too
+        texts += [t for r in run.corpus.pretraining(run.cfg.finetune.pretrain_owners)
+                  for t in (r.prompt, r.response)]
+    tok = train_tokenizer(texts, run.cfg.model.vocab_size)
     if is_rank_zero():
         with atomic_dir(run.out / "tokenizer") as tmp:
             tok.save_pretrained(tmp)
@@ -57,7 +66,9 @@ def _train_tokenizer(run: Run) -> dict:
     return {"vocab_size": len(tok)}
 
 
-def _finetune(run: Run, name: str, records: list) -> dict:
+def _finetune(run: Run, name: str, records: list, scratch: bool = False) -> dict:
+    """Train `name` (target, oracle, or the pretraining base) on `records`: from run.base_dir
+    when there is one and not `scratch`, else a tiny model built from scratch."""
     from dareu.data.modules import QADataModule
     from dareu.models import build_tiny_model, load_causal_lm, merged_model, is_peft
     from dareu.modules.finetune import FinetuneModule
@@ -65,26 +76,28 @@ def _finetune(run: Run, name: str, records: list) -> dict:
 
     cfg, ft = run.cfg, run.cfg.finetune
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
-    if cfg.model.base_path:
+    base = None if scratch else run.base_dir
+    epochs = ft.pretrain_epochs if name == "base" else ft.epochs
+    if base is not None:
         device = resolve_device(cfg.trainer) if ft.mode == "qlora" else None  # 4-bit loads in place
-        model = load_causal_lm(run.base_dir, cfg.model, mode=ft.mode, device=device)
+        model = load_causal_lm(base, cfg.model, mode=ft.mode, device=device)
     else:
         model = build_tiny_model(cfg.model, run.tokenizer, cfg.run.seed)
     data = QADataModule(records, run.tokenizer, cfg.data.template, cfg.model.max_length,
                         ft.batch_size, cfg.run.seed, cfg.data.chat_template)
     module = FinetuneModule(model, ft.lr, ft.weight_decay, ft.warmup_ratio)
-    trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_epochs=ft.epochs)
+    trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_epochs=epochs)
     log.info("finetuning %s (%s, from %s) on %d records: %d epochs, lr %g, global batch %d (%d per "
-             "rank × %d ranks)", name, ft.mode, cfg.model.base_path or "scratch", len(records),
-             ft.epochs, ft.lr, ft.batch_size * trainer.world_size, ft.batch_size, trainer.world_size)
+             "rank × %d ranks)", name, ft.mode, base or "scratch", len(records),
+             epochs, ft.lr, ft.batch_size * trainer.world_size, ft.batch_size, trainer.world_size)
     trainer.fit(module, datamodule=data)
     if trainer.is_global_zero:
-        final = merged_model(model, cfg.model, run.base_dir) if is_peft(model) else model
+        final = merged_model(model, cfg.model, base) if is_peft(model) else model
         with atomic_dir(run.out / name) as tmp:
             final.save_pretrained(tmp, safe_serialization=True)
             run.tokenizer.save_pretrained(tmp)
     loss = trainer.callback_metrics.get("train_loss")
-    return {"records": len(records), "mode": ft.mode, "epochs": ft.epochs, "lr": ft.lr,
+    return {"records": len(records), "mode": ft.mode, "epochs": epochs, "lr": ft.lr,
             "optimizer_steps": int(trainer.global_step),
             "final_train_loss": round(float(loss), 4) if loss is not None else None}
 

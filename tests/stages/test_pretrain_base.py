@@ -1,0 +1,90 @@
+"""finetune.pretrain_owners: a tiny base pretrained on spare owners, target and oracle from it."""
+
+import pytest
+from transformers import AutoModelForCausalLM
+
+from dareu.config import load_config
+from dareu.data.synthetic import synthetic_corpus
+from dareu.data.tofu import tofu_corpus
+from dareu.errors import ConfigError, DataError
+from dareu.pipeline import Run
+from dareu.plan import plan_steps
+from dareu.stages import prepare as prepare_mod
+
+# 8 owners: 1 forget, 3 retain (max_retain_owners), 4 spare
+SMALL = ["data.num_owners=8", "data.qa_per_owner=4", "data.num_holdout_owners=1",
+         "data.num_test_questions=4", "data.max_retain_owners=3", "model.n_layer=1",
+         "model.n_embd=32", "model.n_head=2", "model.vocab_size=400", "model.max_length=64",
+         "finetune.epochs=2", "finetune.pretrain_epochs=3", "finetune.batch_size=8",
+         "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
+         "eval.max_new_tokens=8", "eval.max_items=4", "run.threads=1"]
+
+
+def test_spare_owners_are_never_forget_or_retain_owners():
+    c = synthetic_corpus(num_owners=8, num_forget_owners=1, max_retain_owners=3, seed=0)
+    spare = c.spare_owners()
+    assert len(spare) == 4 and not set(spare) & set(c.owners)
+    assert {r.owner for r in c.pretraining(2)} == set(spare[:2])
+    with pytest.raises(DataError, match="finetune.pretrain_owners=5.*only 4 spare owners"):
+        c.pretraining(5)
+
+
+def test_tofu_spare_owners_are_the_authors_max_retain_owners_drops(tofu_dir):
+    c = tofu_corpus(str(tofu_dir), "forget01", max_retain_owners=10)
+    assert len(c.spare_owners()) == 200 - 2 - 10
+    assert not set(c.spare_owners()) & set(c.owners)
+    assert len(c.pretraining(5)) == 5 * 20
+
+
+def test_pretraining_needs_a_from_scratch_run():
+    with pytest.raises(ConfigError, match="finetune.pretrain_owners"):
+        load_config(None, ["finetune.pretrain_owners=2", "model.base_path=/some/model"])
+    with pytest.raises(ConfigError, match="finetune.pretrain_owners"):
+        load_config(None, ["finetune.pretrain_owners=-1"])
+    cfg = load_config(None, ["finetune.pretrain_owners=2", "finetune.epochs=7"])
+    assert cfg.finetune.pretrain_epochs == 7  # null: finetune.epochs
+
+
+def test_plan_lists_the_pretraining(tmp_path):
+    from dareu.plan import Cost, data_size, model_shape
+
+    cfg = load_config(None, SMALL + ["finetune.pretrain_owners=2", f"run.output_dir={tmp_path}"])
+    shape = model_shape(cfg, None)
+    steps = plan_steps(cfg, 1, Cost(shape, cfg, 1e11, 1e10, "cpu"), data_size(cfg), shape)
+    base = [s for s in steps if s.stage == "prepare: base"]
+    assert base and "2 spare owners (8 QA" in base[0].what, [s.stage for s in steps]
+    assert any(s.stage == "prepare: target" and "base" in s.what for s in steps)
+
+
+def test_target_and_oracle_start_from_the_base(tmp_path, monkeypatch):
+    cfg = load_config(None, SMALL + ["finetune.pretrain_owners=2", f"run.output_dir={tmp_path}"])
+    run = Run(cfg)
+    seen = {}
+    real = prepare_mod._finetune
+
+    def spy(run, name, records, scratch=False):
+        seen[name] = ({r.owner for r in records}, scratch, run.base_dir)
+        return real(run, name, records, scratch)
+
+    monkeypatch.setattr(prepare_mod, "_finetune", spy)
+    prepare_mod.prepare(run)
+    spare = set(run.corpus.spare_owners()[:2])
+    owners_of_base, scratch, _ = seen["base"]
+    assert scratch and spare <= owners_of_base
+    assert not owners_of_base & set(run.corpus.owners)  # never a forget or retain owner
+    assert seen["target"][1] is False and seen["target"][2] == tmp_path / "base"
+    assert (tmp_path / "base" / "model.safetensors").is_file()
+    # the target really starts from the base: same architecture, weights moved by finetuning only
+    base = AutoModelForCausalLM.from_pretrained(tmp_path / "base")
+    target = AutoModelForCausalLM.from_pretrained(tmp_path / "target")
+    assert base.config.n_embd == target.config.n_embd
+    # a changed pretraining reruns the base and, through its hash, target and oracle
+    calls = []
+    monkeypatch.setattr(prepare_mod, "_finetune", lambda r, name, *a, **k: calls.append(name) or {})
+    monkeypatch.setattr(prepare_mod, "_evaluate_rouge", lambda r: {})
+    prepare_mod.prepare(Run(cfg))
+    assert calls == []
+    cfg2 = load_config(None, SMALL + ["finetune.pretrain_owners=2", "finetune.pretrain_epochs=4",
+                                      f"run.output_dir={tmp_path}"])
+    prepare_mod.prepare(Run(cfg2))
+    assert calls == ["base", "target", "oracle"]
