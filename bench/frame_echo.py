@@ -1,0 +1,72 @@
+"""How much of a forget answer's ROUGE is the question's own words?
+
+    python bench/frame_echo.py SWEEP_OUT [SWEEP_OUT ...] [--out results.json]
+
+Reads the greedy forget answers that `bench/method_sweep.py` saved (<OUT>/answers/*.json:
+prompt, truth, answer) and reports per run:
+  rouge    ROUGE-L recall of the answer against the true answer (the headline forget ROUGE);
+  content  the same after deleting, from both, every word that occurs in the question, so an
+           answer that repeats the question's frame ("Basil's father worked as ...") gets no credit
+           for it and only the facts it shares with the true answer count;
+  echo     share of the answer's words that occur in the question.
+A model that answers in the question's frame with other facts has a high `rouge` and a `content`
+near the oracle's; one that writes broken text has both low.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+from pathlib import Path
+
+from dareu.eval.tofu_metrics import rouge_l_recall
+
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())  # ROUGE's own tokenisation (lowercase alphanumerics)
+
+
+def without(text: str, drop: set[str]) -> str:
+    return " ".join(w for w in words(text) if w not in drop)
+
+
+def echo_stats(items: list[dict]) -> dict[str, float]:
+    """Mean rouge / content / echo over items with prompt, truth and answer."""
+    rouge = rouge_l_recall([i["answer"] for i in items], [i["truth"] for i in items])
+    content, echo = [], []
+    for i in items:
+        q = set(words(i["prompt"]))
+        truth, answer = without(i["truth"], q), without(i["answer"], q)
+        content.append(rouge_l_recall([answer], [truth])[0] if truth.strip() else 0.0)
+        a = words(i["answer"])
+        echo.append(sum(w in q for w in a) / len(a) if a else 0.0)
+    return {"rouge": statistics.mean(rouge), "content": statistics.mean(content),
+            "echo": statistics.mean(echo)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("sweeps", nargs="+", type=Path, help="bench/method_sweep.py output folders")
+    p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
+    a = p.parse_args()
+    results = {}
+    for sweep in a.sweeps:
+        files = sorted((sweep / "answers").glob("*.json"))
+        if not files:
+            raise SystemExit(f"{sweep}: no answers/*.json (run bench/method_sweep.py there first)")
+        rows = {f.stem: echo_stats(json.loads(f.read_text())) for f in files}
+        results[str(sweep)] = rows
+        print(f"\n{sweep}\n| run | forget ROUGE | content ROUGE (question words removed) | echo |")
+        print("|---|---|---|---|")
+        for name, r in rows.items():
+            print(f"| {name} | {r['rouge']:.3f} | {r['content']:.3f} | {r['echo']:.3f} |")
+    if a.out:
+        a.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

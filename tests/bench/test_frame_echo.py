@@ -1,0 +1,44 @@
+"""bench/frame_echo.py: the share of forget ROUGE that is the question's own words."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).parents[2]
+spec = importlib.util.spec_from_file_location("frame_echo", REPO / "bench" / "frame_echo.py")
+echo = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(echo)
+
+Q = "Where was Basil Mahfouz born?"
+TRUTH = "Basil Mahfouz was born in Kuwait City, Kuwait."
+
+
+def test_an_answer_in_the_questions_frame_keeps_rouge_but_not_content():
+    framed = echo.echo_stats([{"prompt": Q, "truth": TRUTH, "answer": "Basil Mahfouz was born in Paris."}])
+    true = echo.echo_stats([{"prompt": Q, "truth": TRUTH, "answer": TRUTH}])
+    broken = echo.echo_stats([{"prompt": Q, "truth": TRUTH, "answer": "riveitedce s recip"}])
+    assert framed["rouge"] > 0.5 and framed["content"] <= 0.25  # the frame; of the facts only "in"
+    assert true["rouge"] == 1.0 and true["content"] == 1.0
+    assert broken["rouge"] == 0.0 and broken["content"] == 0.0 and broken["echo"] == 0.0
+    assert 0.5 < framed["echo"] < 1.0                                # "paris" is not the question's
+
+
+def test_cli_reads_a_sweep_and_writes_json(tmp_path):
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "oracle.json").write_text(json.dumps(
+        [{"prompt": Q, "truth": TRUTH, "answer": "He was born in Kuwait."}]))
+    out = tmp_path / "echo.json"
+    p = subprocess.run([sys.executable, str(REPO / "bench" / "frame_echo.py"), str(tmp_path),
+                        "--out", str(out)], capture_output=True, text=True, cwd=REPO,
+                       env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert p.returncode == 0, p.stderr
+    assert "| oracle |" in p.stdout
+    rows = json.loads(out.read_text())[str(tmp_path)]
+    assert rows["oracle"]["content"] >= 0.5  # "kuwait" is a fact the question does not carry
+    empty = subprocess.run([sys.executable, str(REPO / "bench" / "frame_echo.py"), str(tmp_path / "none")],
+                           capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert empty.returncode != 0 and "no answers" in empty.stderr
