@@ -36,31 +36,29 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
     size = _size(target_shape.params)
     out: list[Step] = []
     extra = data.test if ft.include_test_sets else 0
-    if ft.pretrain_owners:
-        batch = ft.batch_size * world
-        records = data.pretrain + extra
-        out.append(Step("prepare: base", f"pretraining a {size} {m.arch} from scratch on "
-                        f"{ft.pretrain_owners} spare owners ({data.pretrain:,} QA"
-                        f"{f' + {extra:,} general' if extra else ''}) × {ft.pretrain_epochs} "
-                        f"epochs ({ft.pretrain_epochs * math.ceil(records / batch):,} steps, lr {ft.lr:g})",
-                        cost.train_seconds("full", ft.pretrain_epochs * records * data.tokens / world),
-                        cost.trained_model("full") + cost.activations(ft.batch_size, data.tokens)))
-    for name, given, records in (("target", m.path, data.records + extra),
-                                 ("oracle", m.oracle_path, data.retain + extra)):
+    stages = [("base", None, data.pretrain + extra, ft.pretrain_epochs)] if ft.pretrain_owners else []
+    stages += [("target", m.path, data.records + extra, ft.epochs),
+               ("oracle", m.oracle_path, data.retain + extra, ft.epochs)]
+    for name, given, records, epochs in stages:
         if given:
             out.append(Step(f"prepare: {name}", f"skipped: model.{'path' if name == 'target' else 'oracle_path'} = {given}"))
             continue
         batch = ft.batch_size * world
-        steps = ft.epochs * math.ceil(records / batch)
-        kind = f"{ft.mode} finetune of {size} from {m.base_path}" if m.base_path else \
-            f"finetuning the {size} base" if ft.pretrain_owners else \
-            f"training a {size} {m.arch} from scratch"
-        tokens = ft.epochs * records * data.tokens
+        steps = epochs * math.ceil(records / batch)
+        if name == "base":
+            general = f" + {extra:,} general" if extra else ""
+            kind = (f"pretraining a {size} {m.arch} from scratch on {ft.pretrain_owners} spare "
+                    f"owners ({data.pretrain:,} QA{general}) × {epochs} epochs")
+        else:
+            kind = f"{ft.mode} finetune of {size} from {m.base_path}" if m.base_path else \
+                f"finetuning the {size} base" if ft.pretrain_owners else \
+                f"training a {size} {m.arch} from scratch"
+            kind += f" on {records:,} QA × {epochs} epochs"
+        mode = "full" if name == "base" else ft.mode
         out.append(Step(f"prepare: {name}",
-                        f"{kind} on {records:,} QA × {ft.epochs} epochs (global batch {batch}, "
-                        f"{steps:,} steps, lr {ft.lr:g})",
-                        cost.train_seconds(ft.mode, tokens / world),
-                        cost.trained_model(ft.mode) + cost.activations(ft.batch_size, data.tokens)))
+                        f"{kind} (global batch {batch}, {steps:,} steps, lr {ft.lr:g})",
+                        cost.train_seconds(mode, epochs * records * data.tokens / world),
+                        cost.trained_model(mode) + cost.activations(ft.batch_size, data.tokens)))
     eval_items = _eval_items(cfg, data)
     eval_mode = "qlora" if m.mode == "qlora" else "full"
     gen = cost.generate_seconds(eval_mode, eval_items, e.max_new_tokens, e.batch_size)

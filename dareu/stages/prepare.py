@@ -35,7 +35,7 @@ def prepare(run: Run) -> dict:
     extra = corpus.test if cfg.finetune.include_test_sets else []
     if cfg.finetune.pretrain_owners:
         spare = corpus.pretraining(cfg.finetune.pretrain_owners)
-        run.stage("base", key, lambda: _finetune(run, "base", spare + extra, scratch=True),
+        run.stage("base", key, lambda: _finetune(run, "base", spare + extra, pretraining=True),
                   outputs=[run.base_dir / "config.json"])
         key = key + [run.stage_hash("base")]
     if not cfg.model.path:
@@ -66,9 +66,9 @@ def _train_tokenizer(run: Run) -> dict:
     return {"vocab_size": len(tok)}
 
 
-def _finetune(run: Run, name: str, records: list, scratch: bool = False) -> dict:
-    """Train `name` (target, oracle, or the pretraining base) on `records`: from run.base_dir
-    when there is one and not `scratch`, else a tiny model built from scratch."""
+def _finetune(run: Run, name: str, records: list, pretraining: bool = False) -> dict:
+    """Train `name` on `records`: target or oracle from run.base_dir when there is one, else from
+    scratch; with `pretraining`, the base itself (from scratch, finetune.pretrain_epochs)."""
     from dareu.data.modules import QADataModule
     from dareu.models import build_tiny_model, load_causal_lm, merged_model, is_peft
     from dareu.modules.finetune import FinetuneModule
@@ -76,8 +76,8 @@ def _finetune(run: Run, name: str, records: list, scratch: bool = False) -> dict
 
     cfg, ft = run.cfg, run.cfg.finetune
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
-    base = None if scratch else run.base_dir
-    epochs = ft.pretrain_epochs if name == "base" else ft.epochs
+    base = None if pretraining else run.base_dir
+    epochs = ft.pretrain_epochs if pretraining else ft.epochs
     if base is not None:
         device = resolve_device(cfg.trainer) if ft.mode == "qlora" else None  # 4-bit loads in place
         model = load_causal_lm(base, cfg.model, mode=ft.mode, device=device)

@@ -62,15 +62,15 @@ def test_target_and_oracle_start_from_the_base(tmp_path, monkeypatch):
     seen = {}
     real = prepare_mod._finetune
 
-    def spy(run, name, records, scratch=False):
-        seen[name] = ({r.owner for r in records}, scratch, run.base_dir)
-        return real(run, name, records, scratch)
+    def spy(run, name, records, pretraining=False):
+        seen[name] = ({r.owner for r in records}, pretraining, run.base_dir)
+        return real(run, name, records, pretraining)
 
     monkeypatch.setattr(prepare_mod, "_finetune", spy)
     prepare_mod.prepare(run)
     spare = set(run.corpus.spare_owners()[:2])
-    owners_of_base, scratch, _ = seen["base"]
-    assert scratch and spare <= owners_of_base
+    owners_of_base, pretraining, _ = seen["base"]
+    assert pretraining and spare <= owners_of_base
     assert not owners_of_base & set(run.corpus.owners)  # never a forget or retain owner
     assert seen["target"][1] is False and seen["target"][2] == tmp_path / "base"
     assert (tmp_path / "base" / "model.safetensors").is_file()
