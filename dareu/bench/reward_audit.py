@@ -1,11 +1,12 @@
 """`dareu bench reward-audit RUN_DIR`: can degenerate text earn the reward of a good answer?
 
 On a finished `dareu prepare` + `dareu fit-attributor` run directory, score with the run's
-default reward (forget mass under its attributor, minus the fluency guard under the target as
-reference, exactly as DareU computes it) the greedy answers of the oracle to the forget prompts
+default reward (forget mass under its attributor, minus the fluency guard under its judge: the
+target as reference, or the pretrained base with unlearn.fluency_judge=base; exactly as DareU
+computes it) the greedy answers of the oracle to the forget prompts
 (what a perfect unlearning would say), the true forget answers, the target's own sampled answers,
 and degenerate text: empty answers, one token repeated, random letter strings, shuffled words of
-retain answers, "I don't know". Prints the mean forget mass, per-token NLL under the reference,
+retain answers, "I don't know". Prints the mean forget mass, per-token NLL under the judge,
 penalty and reward of each case, and the margin (oracle reward − case reward); writes them to
 bench/results/reward-audit-<corpus>.json.
 """
@@ -58,7 +59,7 @@ def main(argv: list[str]) -> int:
     from dareu.generation import generate
     from dareu.pipeline import Run
     from dareu.stages.objects import reward as run_reward
-    from dareu.rl import fluency_penalty, fluency_threshold
+    from dareu.rl import fluency_penalty, fluency_threshold, foreign_answers
     from dareu.eval.scoring import score_responses
     from dareu.models import load_causal_lm
 
@@ -68,6 +69,8 @@ def main(argv: list[str]) -> int:
     reward = run_reward(run)
     target = load_causal_lm(run.target_dir, cfg.model, mode="full", trainable=False)
     oracle = load_causal_lm(run.oracle_dir, cfg.model, mode="full", trainable=False)
+    judge = (load_causal_lm(run.base_dir, cfg.model, mode="full", trainable=False)
+             if u.fluency_judge == "base" else target)  # whose NLL the guard reads
     forget = corpus.forget
     prompts = [r.prompt for r in forget]
     texts = [run.prompt_text(p) for p in prompts]
@@ -81,13 +84,16 @@ def main(argv: list[str]) -> int:
                                 a.random, cfg.run.seed)}
 
     def nll(answers: list[str], repeat: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-token NLL under the reference; answer i goes with prompt i // repeat (cycled)."""
+        """Per-token NLL under the fluency judge; answer i goes with prompt i // repeat (cycled)."""
         ps = [texts[(i // repeat) % len(texts)] for i in range(len(answers))]
-        s = score_responses(target, run.tokenizer, ps, answers, cfg.model.max_length, 32)
+        s = score_responses(judge, run.tokenizer, ps, answers, cfg.model.max_length, 32)
         return s.avg_nll.float(), s.num_tokens
 
     # the own samples were drawn a.samples per prompt in order: pair them with their prompts
-    tau = fluency_threshold(nll(own, repeat=a.samples)[0], u.fluency_margin)
+    n_foreign = min(len(texts), 256)  # as DareU's first rollout measures it
+    anchor = (nll(foreign_answers([r.response for r in corpus.retain], n_foreign, u.seed))[0]
+              if u.fluency_anchor == "foreign" else nll(own, repeat=a.samples)[0])
+    tau = fluency_threshold(anchor, u.fluency_margin)
     rows, results = [], {}
     for name, answers in cases.items():
         repeat = a.samples if name == "target samples" else 1  # drawn a.samples per prompt
@@ -106,16 +112,19 @@ def main(argv: list[str]) -> int:
         res["margin_vs_oracle"] = round(base - res["reward"], 4)
         rows.append([name, res["n"], res["forget_mass"], res["nll_per_token"], res["penalty"],
                      res["reward"], res["margin_vs_oracle"]])
-    print(f"reward audit of {run_dir} ({corpus.name}; threshold τ = {tau:.2f} nats/token = the "
-          f"target's median {tau - u.fluency_margin:.2f} + margin {u.fluency_margin}; width "
+    print(f"reward audit of {run_dir} ({corpus.name}; judge: {u.fluency_judge}; threshold τ = "
+          f"{tau:.2f} nats/token = the judge's median on the {u.fluency_anchor} anchor "
+          f"{tau - u.fluency_margin:.2f} + margin {u.fluency_margin}; width "
           f"{u.fluency_width}; weight {u.fluency_weight})")
-    print(table(["case", "n", "forget mass", "NLL/token (ref)", "penalty", "reward",
+    print(table(["case", "n", "forget mass", "NLL/token (judge)", "penalty", "reward",
                  "oracle − case"], rows))
     worst = min(res["margin_vs_oracle"] for k, res in results.items()
                 if k not in ("oracle greedy", "true forget answers", "target samples"))
     print(f"smallest degenerate margin: {worst:.3f} (goal: ≥ 0.3)")
     path = write_result(f"reward-audit-{corpus.name}", {
-        "run_dir": str(run_dir), "threshold": round(tau, 3), "fluency_margin": u.fluency_margin,
+        "run_dir": str(run_dir), "fluency_judge": u.fluency_judge,
+        "fluency_anchor": u.fluency_anchor, "threshold": round(tau, 3),
+        "fluency_margin": u.fluency_margin,
         "fluency_width": u.fluency_width, "fluency_weight": u.fluency_weight,
         "attributor": cfg.attributor.name, "cases": results,
         "smallest_degenerate_margin": worst}, a.out)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dareu.config.attributor import AttributorConfig
+from dareu.config.checks import _check
 from dareu.config.data import DataConfig
 from dareu.config.evaluation import EvalConfig
 from dareu.config.model import FinetuneConfig, ModelConfig
@@ -30,6 +31,10 @@ class Config:
     def __post_init__(self) -> None:
         self.finetune.resolve(self.model)  # defaults that depend on the model kind
         self.unlearn.resolve(self.model.mode, self.run.seed)  # lr by full weights / adapters; seed
+        has_base = bool(self.finetune.pretrain_owners or self.model.base_path)
+        _check(self.unlearn.fluency_judge != "base" or has_base, "unlearn.fluency_judge",
+               self.unlearn.fluency_judge, "reference when the run has no pretrained base (set "
+               "model.base_path or finetune.pretrain_owners to judge under the base)")
 
     @property
     def output_dir(self) -> Path:

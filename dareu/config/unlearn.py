@@ -125,8 +125,23 @@ class UnlearnConfig:
     0 turns the guard off (the attributor alone: empty or gibberish answers then earn as much as
     good ones)."""
     fluency_margin: float = 2.0
-    """Nats per token above the reference's own fluency (the median per-token NLL of its sampled
-    answers to the forget prompts, measured on the first rollout) at which the penalty starts."""
+    """Nats per token above the anchor's fluency (`fluency_anchor`: by default the median per-token
+    NLL of the reference's sampled answers to the forget prompts, on the first rollout) at which
+    the penalty starts."""
+    fluency_anchor: str = "own"
+    """What the guard's threshold is measured on (τ = median per-token NLL under the judge +
+    fluency_margin): `own`, the reference's own sampled answers on the first rollout; `foreign`,
+    retain owners' answers put after the forget prompts (fluent text the model knows, answering
+    another question: what a model that never saw the forget owners says). A target that memorised
+    its forget answers finds its own ~0 nats per token, and `own` then charges any other fluent
+    answer as degenerate."""
+    fluency_judge: str = "reference"
+    """The model whose per-token NLL judges fluency: `reference` (the target before unlearning)
+    or `base` (the pretrained model target and oracle were finetuned from: model.base_path, or the
+    run's own finetune.pretrain_owners base). A target that memorised its forget answers finds
+    every other fluent answer unlikely (the oracle's own, at several nats per token) and charges it
+    as degenerate; the base never saw the forget owners, so a fluent answer with other facts costs
+    it no more than the true one, while gibberish still does."""
     fluency_width: float = 2.0
     """NLL span (nats) over which the penalty rises from 0 to 1."""
     min_response_tokens: int = 2
@@ -201,6 +216,10 @@ class UnlearnConfig:
         _check(self.absolute_advantage >= 0, "unlearn.absolute_advantage", self.absolute_advantage,
                ">= 0")
         _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
+        _check(self.fluency_anchor in ("own", "foreign"), "unlearn.fluency_anchor",
+               self.fluency_anchor, "own or foreign")
+        _check(self.fluency_judge in ("reference", "base"), "unlearn.fluency_judge",
+               self.fluency_judge, "reference or base")
         _check(self.fluency_width > 0, "unlearn.fluency_width", self.fluency_width, "> 0")
         _check(self.min_response_tokens >= 1, "unlearn.min_response_tokens",
                self.min_response_tokens, ">= 1")

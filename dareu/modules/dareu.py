@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import defaultdict
+from contextlib import nullcontext
 from typing import Any, Protocol, Sequence
 
 import torch
@@ -35,7 +36,7 @@ from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.lm_split import LMSplit
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, fluency_penalty,
-                      fluency_threshold, gae, group_advantages, kl_estimate, kl_shaped_rewards,
+                      fluency_threshold, foreign_answers, gae, group_advantages, kl_estimate, kl_shaped_rewards,
                       masked_mean, masked_whiten, response_mask, response_nll, rloo_advantages)
 from dareu.rl.head import chunk_rows, head_full_kl, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
@@ -98,6 +99,7 @@ class DareUModule(UnlearnMethod):
         self._collapse_streak = 0
         self.start_entropy: float | None = None  # the reference's own token entropy (first rollout)
         self.fluency_threshold: float | None = None  # τ of the fluency guard, set on the first rollout
+        self._judge: list[nn.Module] = []  # the fluency judge when not the reference (set_fluency_judge)
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -159,9 +161,10 @@ class DareUModule(UnlearnMethod):
         """Degenerate text pays: r −= fluency_weight · penalty(per-token NLL under the reference),
         the full penalty for responses under min_response_tokens (dareu.rl.fluency)."""
         u = self.cfg.unlearn
-        nll = response_nll(ro.ref_logp, ro.mask)  # (N,)
+        nll = self._judge_nll(ro) if self._judge else response_nll(ro.ref_logp, ro.mask)  # (N,)
         if self.fluency_threshold is None:  # the first rollout is the reference's own answers
-            tau = torch.tensor(fluency_threshold(nll, u.fluency_margin), device=self.device)
+            anchor = self._foreign_nll() if u.fluency_anchor == "foreign" else nll
+            tau = torch.tensor(fluency_threshold(anchor, u.fluency_margin), device=self.device)
             if self.trainer.world_size > 1:  # every rank judges on the same scale
                 tau = self.trainer.strategy.reduce(tau, reduce_op="mean")
             self.fluency_threshold = float(tau)
@@ -169,6 +172,39 @@ class DareUModule(UnlearnMethod):
                                      u.min_response_tokens)  # (N,)
         if u.fluency_weight > 0:
             ro.rewards = ro.rewards - u.fluency_weight * ro.penalty
+
+    def set_fluency_judge(self, judge: nn.Module) -> None:
+        """Judge fluency under `judge` (unlearn.fluency_judge=base) instead of the reference. Held
+        in a list, not as a submodule: it is never trained, saved or checkpointed."""
+        self._judge = [judge.eval().requires_grad_(False)]
+
+    @torch.no_grad()
+    def _foreign_nll(self, limit: int = 256) -> Tensor:
+        """Per-token NLL under the fluency judge of retain answers put after forget prompts (one
+        each, up to `limit`, retain answers in a seeded order): the anchor of `fluency_anchor=foreign`."""
+        from dareu.eval.scoring import score_responses
+
+        texts = [t for _, t in self.forget_prompts[:limit]]
+        answers = foreign_answers([r.response for r in self.retain], len(texts), self.cfg.unlearn.seed)
+        ctx = nullcontext(self._judge[0]) if self._judge else self.policy.reference()
+        with ctx as judge:
+            scores = score_responses(judge, self.tokenizer, texts, answers,
+                                     self.cfg.model.max_length, self.cfg.unlearn.retain_batch_size)
+        return scores.avg_nll.float()
+
+    @torch.no_grad()
+    def _judge_nll(self, ro: Rollout, rows: int = 8) -> Tensor:
+        """Per-token NLL (N,) of each response under the fluency judge, `rows` responses at a time
+        (full-vocabulary logits of a whole rollout would not fit for a large model)."""
+        judge, n = self._judge[0], ro.mask.shape[1]
+        if judge.device != self.device and not getattr(judge, "is_loaded_in_4bit", False):
+            judge.to(self.device)  # a 4-bit judge was loaded in place
+        logp = []
+        for i in range(0, ro.sequences.shape[0], rows):
+            logits = self._logits(judge, ro.sequences[i:i + rows], ro.attention_mask[i:i + rows], n)[0]
+            tokens = ro.responses[i:i + rows, :, None]
+            logp.append(torch.log_softmax(logits.float(), -1).gather(-1, tokens).squeeze(-1))
+        return response_nll(torch.cat(logp), ro.mask)
 
     def _advantages(self, ro: Rollout) -> None:
         """grpo / rloo: from the rewards alone; ppo: KL-shaped token rewards → GAE."""

@@ -1,7 +1,7 @@
 """Pure-tensor RL maths: log-probs, KL, advantages, PPO/GRPO losses, sequence masks."""
 
 from dareu.rl.advantages import gae, group_advantages, kl_shaped_rewards, rloo_advantages
-from dareu.rl.fluency import fluency_penalty, fluency_threshold, response_nll
+from dareu.rl.fluency import fluency_penalty, fluency_threshold, foreign_answers, response_nll
 from dareu.rl.kl import full_kl, kl_estimate, token_full_kl
 from dareu.rl.logprobs import (
     entropy_from_logits,
@@ -22,6 +22,7 @@ __all__ = [
     "entropy_from_logits",
     "fluency_penalty",
     "fluency_threshold",
+    "foreign_answers",
     "full_kl",
     "gae",
     "group_advantages",

@@ -14,9 +14,16 @@ reference's own fluency, τ = median nll of the reference's sampled answers + ma
 under-trained reference (everything unlikely) and an over-trained one (its memorised answers
 near 0 nats) are judged on their own scale. Answers more fluent than τ pay nothing, so the guard
 never pulls the policy back towards the target's own (memorised) answers.
+
+A target that memorised its forget answers puts its own at ~0 nats per token, and then even the
+oracle's fluent answers (other facts, several nats) look degenerate. `unlearn.fluency_anchor=foreign`
+measures τ on *foreign* answers instead: retain owners' answers after the forget prompts, fluent
+text the model knows that answers another question (`foreign_answers`).
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -47,3 +54,10 @@ def fluency_penalty(nll: Tensor, lengths: Tensor, threshold: float, width: float
         raise ValueError(f"width must be > 0, got {width}")
     p = ((nll - threshold) / width).clamp(0, 1)
     return p.masked_fill(lengths < min_tokens, 1.0)
+
+
+def foreign_answers(retain_answers: Sequence[str], n: int, seed: int) -> list[str]:
+    """`n` retain answers in a seeded order (cycled when there are fewer), one for each of the
+    first `n` forget prompts: the anchor of `fluency_anchor=foreign`."""
+    order = torch.randperm(len(retain_answers), generator=torch.Generator().manual_seed(seed)).tolist()
+    return [retain_answers[order[i % len(order)]] for i in range(n)]

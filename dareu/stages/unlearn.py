@@ -61,6 +61,8 @@ def stage_key(run: Run, name: str, uses_attributor: bool) -> list:
     target = run.stage_hash("target") or folder_fingerprint(run.target_dir)
     key = [name, cfg.unlearn, cfg.model, cfg.data, cfg.run.seed, cfg.trainer.precision, target,
            *training_key(cfg.trainer)]
+    if cfg.unlearn.fluency_judge == "base":  # the judge is part of the reward
+        key.append(run.stage_hash("base") or str(run.base_dir))
     if uses_attributor:
         key += [cfg.attributor, run.stage_hash(ATTRIBUTOR_STAGE) or folder_fingerprint(run.attributor_dir)]
     return key
@@ -90,6 +92,9 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     steps = cfg.unlearn.steps_of(method)
     reward = objects.reward(run) if method.uses_attributor else None
     module = method.build(policy, run.corpus.forget, run.corpus.retain, cfg, reward)
+    if cfg.unlearn.fluency_judge == "base" and hasattr(module, "set_fluency_judge"):
+        log.info("fluency judge: the base model at %s", run.base_dir)
+        module.set_fluency_judge(objects.load_for_eval(run, run.base_dir))
     per_step = module.optimizer_steps_per_batch
     checkpoints = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.unlearn.checkpoint_every * per_step,
                                   save_last=True)

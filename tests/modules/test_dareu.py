@@ -208,6 +208,39 @@ def test_fluency_guard_prices_degenerate_answers_and_gibberish_stops_the_run(bas
     assert module.fluency_threshold is not None
 
 
+def test_foreign_anchor_measures_the_threshold_on_retain_answers_after_forget_prompts(base):
+    from dareu.eval.scoring import score_responses
+    from dareu.rl import foreign_answers
+
+    module = make(base, ["unlearn.fluency_anchor=foreign", "unlearn.fluency_margin=1.5",
+                         "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    fit(module, steps=1)
+    texts = [t for _, t in module.forget_prompts]
+    answers = foreign_answers([r.response for r in module.retain], len(texts), module.cfg.unlearn.seed)
+    with module.policy.reference() as ref:
+        nll = score_responses(ref, module.tokenizer, texts, answers, module.cfg.model.max_length, 4).avg_nll
+    assert module.fluency_threshold == pytest.approx(float(nll.float().median()) + 1.5, abs=1e-6)
+    own = make(base, ["unlearn.fluency_margin=1.5", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    own._foreign_nll = lambda: pytest.fail("the default anchor is the reference's own answers")
+    fit(own, steps=1)
+    assert own.fluency_threshold is not None
+
+
+def test_a_fluency_judge_replaces_the_reference_in_the_guard(base):
+    from dareu.models import build_tiny_model
+
+    run0, tok, _ = base
+    judge = build_tiny_model(run0.cfg.model, tok, seed=7)  # another network: another NLL scale
+    module = make(base, ["unlearn.fluency_margin=0", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    module.set_fluency_judge(judge)
+    assert "_judge" not in dict(module.named_children())  # never trained, saved or checkpointed
+    fit(module, steps=1)
+    plain = make(base, ["unlearn.fluency_margin=0", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    fit(plain, steps=1)
+    assert module.fluency_threshold != pytest.approx(plain.fluency_threshold, abs=1e-3)
+    assert all(not p.requires_grad for p in judge.parameters())
+
+
 @pytest.mark.parametrize("scale", ["std", "none"])
 def test_advantage_scale_sets_the_grpo_advantage_size(base, scale):
     rows = fit(make(base, TOY + [f"unlearn.advantage_scale={scale}"]), steps=2)
@@ -310,6 +343,10 @@ def test_seeded_cycle_covers_every_item_once_per_pass_and_splits_ranks():
 
 
 @pytest.mark.parametrize("override, key", [("unlearn.group_size=1", "unlearn.group_size"),
+                                           ("unlearn.fluency_anchor=median", "unlearn.fluency_anchor"),
+                                           ("unlearn.fluency_judge=oracle", "unlearn.fluency_judge"),
+                                           # no pretrained base to judge under
+                                           ("unlearn.fluency_judge=base", "unlearn.fluency_judge"),
                                            ("unlearn.minibatches=99", "unlearn.minibatches"),
                                            ("unlearn.gamma=0", "unlearn.gamma")])
 def test_bad_rl_settings_name_the_key(override, key):

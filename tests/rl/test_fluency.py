@@ -31,3 +31,13 @@ def test_threshold_is_the_median_of_the_references_own_answers_plus_margin():
     assert fluency_threshold(own, 2.0) == pytest.approx(1.0 + 2.0)  # inf (empty) left out
     with pytest.raises(ValueError, match="width"):
         fluency_penalty(own, torch.ones(4), 1.0, 0.0)
+
+
+def test_foreign_answers_are_seeded_cycle_and_cover_the_retain_answers():
+    from dareu.rl import foreign_answers
+
+    retain = [f"answer {i}" for i in range(5)]
+    a = foreign_answers(retain, 12, seed=3)
+    assert a == foreign_answers(retain, 12, seed=3) and len(a) == 12
+    assert sorted(a[:5]) == retain and a[5:10] == a[:5]  # one pass in a seeded order, then again
+    assert foreign_answers(retain, 12, seed=4) != a

@@ -88,3 +88,43 @@ def test_target_and_oracle_start_from_the_base(tmp_path, monkeypatch):
                                       f"run.output_dir={tmp_path}"])
     prepare_mod.prepare(Run(cfg2))
     assert calls == ["base", "target", "oracle"]
+
+
+class _NoMass:
+    """A reward that attributes nothing (the test is about the fluency judge, not attribution)."""
+
+    def forget_mass(self, prompts, responses):
+        import torch
+
+        return torch.zeros(len(responses))
+
+    def rewards(self, prompts, responses):
+        return -self.forget_mass(prompts, responses)
+
+
+def test_fluency_judge_base_judges_under_the_pretrained_base(tmp_path, monkeypatch):
+    import torch
+    from safetensors.torch import load_file
+
+    from dareu.modules.dareu import DareUModule
+    from dareu.stages import objects
+    from dareu.stages import unlearn as unlearn_mod
+
+    over = SMALL + ["finetune.pretrain_owners=2", f"run.output_dir={tmp_path}",
+                    "unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.ppo_epochs=1",
+                    "unlearn.prompts_per_step=2", "unlearn.group_size=2", "unlearn.max_new_tokens=6"]
+    prepare_mod.prepare(Run(load_config(None, over)))
+    monkeypatch.setattr(objects, "reward", lambda run, *a, **k: _NoMass())
+    judges = []
+    real = DareUModule.set_fluency_judge
+    monkeypatch.setattr(DareUModule, "set_fluency_judge",
+                        lambda self, judge: judges.append(judge) or real(self, judge))
+    run = Run(load_config(None, over + ["unlearn.fluency_judge=base"]))
+    unlearn_mod.unlearn(run)
+    assert len(judges) == 1
+    base = load_file(tmp_path / "base" / "model.safetensors")
+    wte = judges[0].get_input_embeddings().weight
+    assert torch.equal(wte.detach().cpu(), base["transformer.wte.weight"])  # the base, not the target
+    # the judge is part of the reward: the default (reference) run is another stage
+    plain = Run(load_config(None, over))
+    assert (unlearn_mod.stage_key(plain, "dareu", True) != unlearn_mod.stage_key(run, "dareu", True))
