@@ -90,8 +90,7 @@ def main(argv: list[str]) -> int:
         return s.avg_nll.float(), s.num_tokens
 
     # the own samples were drawn a.samples per prompt in order: pair them with their prompts
-    n_foreign = min(len(texts), 256)  # as DareU's first rollout measures it
-    anchor = (nll(foreign_answers([r.response for r in corpus.retain], n_foreign, u.seed))[0]
+    anchor = (nll(foreign_answers([r.response for r in corpus.retain], len(texts), u.seed))[0]
               if u.fluency_anchor == "foreign" else nll(own, repeat=a.samples)[0])
     tau = fluency_threshold(anchor, u.fluency_margin)
     rows, results = [], {}

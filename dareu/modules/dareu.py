@@ -36,8 +36,9 @@ from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.lm_split import LMSplit
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, fluency_penalty,
-                      fluency_threshold, foreign_answers, gae, group_advantages, kl_estimate, kl_shaped_rewards,
-                      masked_mean, masked_whiten, response_mask, response_nll, rloo_advantages)
+                      fluency_threshold, foreign_answers, gae, group_advantages, kl_estimate,
+                      kl_shaped_rewards, masked_mean, masked_whiten, response_mask, response_nll,
+                      rloo_advantages, token_logprobs)
 from dareu.rl.head import chunk_rows, head_full_kl, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
@@ -179,13 +180,14 @@ class DareUModule(UnlearnMethod):
         self._judge = [judge.eval().requires_grad_(False)]
 
     @torch.no_grad()
-    def _foreign_nll(self, limit: int = 256) -> Tensor:
-        """Per-token NLL under the fluency judge of retain answers put after forget prompts (one
-        each, up to `limit`, retain answers in a seeded order): the anchor of `fluency_anchor=foreign`."""
+    def _foreign_nll(self) -> Tensor:
+        """Per-token NLL under the fluency judge of retain answers put after forget prompts
+        (`dareu.rl.foreign_answers`): the anchor of `fluency_anchor=foreign`."""
         from dareu.eval.scoring import score_responses
 
-        texts = [t for _, t in self.forget_prompts[:limit]]
-        answers = foreign_answers([r.response for r in self.retain], len(texts), self.cfg.unlearn.seed)
+        answers = foreign_answers([r.response for r in self.retain], len(self.forget_prompts),
+                                  self.cfg.unlearn.seed)
+        texts = [t for _, t in self.forget_prompts[:len(answers)]]
         ctx = nullcontext(self._judge[0]) if self._judge else self.policy.reference()
         with ctx as judge:
             scores = score_responses(judge, self.tokenizer, texts, answers,
@@ -202,8 +204,7 @@ class DareUModule(UnlearnMethod):
         logp = []
         for i in range(0, ro.sequences.shape[0], rows):
             logits = self._logits(judge, ro.sequences[i:i + rows], ro.attention_mask[i:i + rows], n)[0]
-            tokens = ro.responses[i:i + rows, :, None]
-            logp.append(torch.log_softmax(logits.float(), -1).gather(-1, tokens).squeeze(-1))
+            logp.append(token_logprobs(logits, ro.responses[i:i + rows]))
         return response_nll(torch.cat(logp), ro.mask)
 
     def _advantages(self, ro: Rollout) -> None:

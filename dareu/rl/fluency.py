@@ -56,8 +56,11 @@ def fluency_penalty(nll: Tensor, lengths: Tensor, threshold: float, width: float
     return p.masked_fill(lengths < min_tokens, 1.0)
 
 
-def foreign_answers(retain_answers: Sequence[str], n: int, seed: int) -> list[str]:
-    """`n` retain answers in a seeded order (cycled when there are fewer), one for each of the
-    first `n` forget prompts: the anchor of `fluency_anchor=foreign`."""
+FOREIGN_LIMIT = 256  # forget prompts the foreign anchor reads at most: a median needs no more
+
+
+def foreign_answers(retain_answers: Sequence[str], n_prompts: int, seed: int) -> list[str]:
+    """Retain answers in a seeded order (cycled when there are fewer), one for each of the first
+    min(n_prompts, FOREIGN_LIMIT) forget prompts: the anchor of `fluency_anchor=foreign`."""
     order = torch.randperm(len(retain_answers), generator=torch.Generator().manual_seed(seed)).tolist()
-    return [retain_answers[order[i % len(order)]] for i in range(n)]
+    return [retain_answers[order[i % len(order)]] for i in range(min(n_prompts, FOREIGN_LIMIT))]

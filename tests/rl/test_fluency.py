@@ -41,3 +41,4 @@ def test_foreign_answers_are_seeded_cycle_and_cover_the_retain_answers():
     assert a == foreign_answers(retain, 12, seed=3) and len(a) == 12
     assert sorted(a[:5]) == retain and a[5:10] == a[:5]  # one pass in a seeded order, then again
     assert foreign_answers(retain, 12, seed=4) != a
+    assert len(foreign_answers(retain, 1000, seed=3)) == 256  # FOREIGN_LIMIT prompts at most
