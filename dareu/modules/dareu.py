@@ -7,6 +7,7 @@ One training step is one rollout, then a few optimiser updates on it:
 3. reference log-probs of the sampled tokens in one no-grad pass (old log-probs too, when
    a rollout is used for more than one update)                                              (N, R)
    and with them the degenerate-text guard: r_i −= w · penalty(per-token NLL under the reference)
+   (`dareu.modules.fluency_guard`)
 4. `ppo_epochs` × `minibatches` updates of the clipped surrogate:
    grpo / rloo: group / leave-one-out advantages, + β·KL(policy ‖ reference) in the loss;
    ppo: value head, KL folded into per-token rewards, GAE, clipped value loss;
@@ -20,7 +21,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import defaultdict
-from contextlib import nullcontext
 from typing import Any, Protocol, Sequence
 
 import torch
@@ -32,13 +32,13 @@ from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import BatchStream, SeededCycle
 from dareu.errors import DareUError, PolicyCollapsed, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
+from dareu.modules.fluency_guard import FluencyGuard
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.lm_split import LMSplit
-from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, fluency_penalty,
-                      fluency_threshold, foreign_answers, gae, group_advantages, kl_estimate,
-                      kl_shaped_rewards, masked_mean, masked_whiten, response_mask, response_nll,
-                      rloo_advantages, token_logprobs)
+from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, gae, group_advantages,
+                      kl_estimate, kl_shaped_rewards, masked_mean, masked_whiten, response_mask,
+                      rloo_advantages)
 from dareu.rl.head import chunk_rows, head_full_kl, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
@@ -99,8 +99,8 @@ class DareUModule(UnlearnMethod):
         self.rollouts_done = 0
         self._collapse_streak = 0
         self.start_entropy: float | None = None  # the reference's own token entropy (first rollout)
-        self.fluency_threshold: float | None = None  # τ of the fluency guard, set on the first rollout
-        self._judge: list[nn.Module] = []  # the fluency judge when not the reference (set_fluency_judge)
+        self.fluency_guard = FluencyGuard(self.cfg, policy, [t for _, t in self.forget_prompts],
+                                          [r.response for r in self.retain])
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -148,7 +148,7 @@ class DareUModule(UnlearnMethod):
         ro = Rollout(sequences, attention, mask, rewards, mass, ref_logp=None, group_size=G)
         with self.policy.reference() as ref:
             ro.ref_logp = self._logp(ref, self._response_logits(ref, ro)[0], responses)
-        self._guard(ro)
+        self.fluency_guard.penalise(ro, self._logits, self._rank_mean)
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
             feats, hidden = self._response_logits(self.policy.model, ro,
                                                   hidden=self.value_head is not None)
@@ -158,54 +158,15 @@ class DareUModule(UnlearnMethod):
             self._advantages(ro)
         return ro
 
-    def _guard(self, ro: Rollout) -> None:
-        """Degenerate text pays: r −= fluency_weight · penalty(per-token NLL under the reference),
-        the full penalty for responses under min_response_tokens (dareu.rl.fluency)."""
-        u = self.cfg.unlearn
-        nll = self._judge_nll(ro) if self._judge else response_nll(ro.ref_logp, ro.mask)  # (N,)
-        if self.fluency_threshold is None:  # the first rollout is the reference's own answers
-            anchor = self._foreign_nll() if u.fluency_anchor == "foreign" else nll
-            tau = torch.tensor(fluency_threshold(anchor, u.fluency_margin), device=self.device)
-            if self.trainer.world_size > 1:  # every rank judges on the same scale
-                tau = self.trainer.strategy.reduce(tau, reduce_op="mean")
-            self.fluency_threshold = float(tau)
-        ro.penalty = fluency_penalty(nll, ro.mask.sum(1), self.fluency_threshold, u.fluency_width,
-                                     u.min_response_tokens)  # (N,)
-        if u.fluency_weight > 0:
-            ro.rewards = ro.rewards - u.fluency_weight * ro.penalty
+    @property
+    def fluency_threshold(self) -> float | None:
+        """τ of the fluency guard, set on the first rollout (None before it)."""
+        return self.fluency_guard.threshold
 
     def set_fluency_judge(self, judge: nn.Module) -> None:
         """Judge fluency under `judge` (unlearn.fluency_judge=base) instead of the reference. Held
-        in a list, not as a submodule: it is never trained, saved or checkpointed."""
-        self._judge = [judge.eval().requires_grad_(False)]
-
-    @torch.no_grad()
-    def _foreign_nll(self) -> Tensor:
-        """Per-token NLL under the fluency judge of retain answers put after forget prompts
-        (`dareu.rl.foreign_answers`): the anchor of `fluency_anchor=foreign`."""
-        from dareu.eval.scoring import score_responses
-
-        answers = foreign_answers([r.response for r in self.retain], len(self.forget_prompts),
-                                  self.cfg.unlearn.seed)
-        texts = [t for _, t in self.forget_prompts[:len(answers)]]
-        ctx = nullcontext(self._judge[0]) if self._judge else self.policy.reference()
-        with ctx as judge:
-            scores = score_responses(judge, self.tokenizer, texts, answers,
-                                     self.cfg.model.max_length, self.cfg.unlearn.retain_batch_size)
-        return scores.avg_nll.float()
-
-    @torch.no_grad()
-    def _judge_nll(self, ro: Rollout, rows: int = 8) -> Tensor:
-        """Per-token NLL (N,) of each response under the fluency judge, `rows` responses at a time
-        (full-vocabulary logits of a whole rollout would not fit for a large model)."""
-        judge, n = self._judge[0], ro.mask.shape[1]
-        if judge.device != self.device and not getattr(judge, "is_loaded_in_4bit", False):
-            judge.to(self.device)  # a 4-bit judge was loaded in place
-        logp = []
-        for i in range(0, ro.sequences.shape[0], rows):
-            logits = self._logits(judge, ro.sequences[i:i + rows], ro.attention_mask[i:i + rows], n)[0]
-            logp.append(token_logprobs(logits, ro.responses[i:i + rows]))
-        return response_nll(torch.cat(logp), ro.mask)
+        by the guard, not as a submodule: it is never trained, saved or checkpointed."""
+        self.fluency_guard.set_judge(judge)
 
     def _advantages(self, ro: Rollout) -> None:
         """grpo / rloo: from the rewards alone; ppo: KL-shaped token rewards → GAE."""
@@ -407,6 +368,10 @@ class DareUModule(UnlearnMethod):
                 f"diverged). Lower unlearn.lr (now {self.cfg.unlearn.lr}) or raise unlearn.beta; "
                 f"the last good checkpoint is kept in {self._checkpoint_dir}.")
 
+    def _rank_mean(self, t: Tensor) -> Tensor:
+        """`t` averaged over the data-parallel ranks (itself on one)."""
+        return self.trainer.strategy.reduce(t, reduce_op="mean") if self.trainer.world_size > 1 else t
+
     @property
     def _checkpoint_dir(self) -> str:
         callback = self.trainer.checkpoint_callback if self._trainer is not None else None
@@ -427,9 +392,7 @@ class DareUModule(UnlearnMethod):
                    "response_len": ro.mask.sum(1).float().mean(),
                    "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
                    "advantage_abs": ro.advantages.abs().mean(), **stats}
-        values = torch.stack([v.float() for v in metrics.values()])
-        if self.trainer.world_size > 1:
-            values = self.trainer.strategy.reduce(values, reduce_op="mean")
+        values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
         self.step_metrics = dict(zip(metrics, values.tolist()))
         if self.trainer.progress_bar_callback is not None:
             self.log_dict({k: values[i] for i, k in enumerate(metrics) if k in ("reward_mean", "kl")},
@@ -506,14 +469,14 @@ class DareUModule(UnlearnMethod):
         checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
                                "collapse_streak": self._collapse_streak,
                                "start_entropy": self.start_entropy,
-                               "fluency_threshold": self.fluency_threshold}
+                               **self.fluency_guard.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("dareu", {})
         self.rollouts_done = int(state.get("rollouts_done", 0))
         self._collapse_streak = int(state.get("collapse_streak", 0))
         self.start_entropy = state.get("start_entropy")
-        self.fluency_threshold = state.get("fluency_threshold")
+        self.fluency_guard.load_state_dict(state)
 
 
 def _disable_dropout(policy: nn.Module) -> None:

@@ -225,7 +225,7 @@ def test_foreign_anchor_measures_the_threshold_on_retain_answers_after_forget_pr
         nll = score_responses(ref, module.tokenizer, texts, answers, module.cfg.model.max_length, 4).avg_nll
     assert module.fluency_threshold == pytest.approx(float(nll.float().median()) + 1.5, abs=1e-6)
     own = make(base, ["unlearn.fluency_margin=1.5", "unlearn.ppo_epochs=1"], reward=ZeroMass())
-    own._foreign_nll = lambda: pytest.fail("the default anchor is the reference's own answers")
+    own.fluency_guard.foreign_nll = lambda: pytest.fail("the default anchor is the reference's own answers")
     fit(own, steps=1)
     assert own.fluency_threshold is not None
 
@@ -237,7 +237,7 @@ def test_a_fluency_judge_replaces_the_reference_in_the_guard(base):
     judge = build_tiny_model(run0.cfg.model, tok, seed=7)  # another network: another NLL scale
     module = make(base, ["unlearn.fluency_margin=0", "unlearn.ppo_epochs=1"], reward=ZeroMass())
     module.set_fluency_judge(judge)
-    assert "_judge" not in dict(module.named_children())  # never trained, saved or checkpointed
+    assert all(m is not judge for m in module.modules())  # never trained, saved or checkpointed
     fit(module, steps=1)
     plain = make(base, ["unlearn.fluency_margin=0", "unlearn.ppo_epochs=1"], reward=ZeroMass())
     fit(plain, steps=1)
@@ -291,6 +291,9 @@ def test_resume_equals_an_uninterrupted_run(base, tmp_path):
     resumed = make(base, overrides)
     fit(resumed, steps=4, ckpt_path=tmp_path / "last.ckpt")
     assert resumed.rollouts_done == 4
+    # the fluency guard's τ comes back from the checkpoint (same key as ever), not measured again
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=False)["dareu"]["fluency_threshold"]
+    assert saved is not None and resumed.fluency_threshold == saved == first.fluency_threshold
     a, b = straight.policy.model.state_dict(), resumed.policy.model.state_dict()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
