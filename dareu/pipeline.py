@@ -61,8 +61,10 @@ class Run:
 
     @property
     def base_dir(self) -> Path | None:
-        """The pretrained base target and oracle are finetuned from: the user's model.base_path,
-        the run's own pretraining (finetune.pretrain_owners), or None (from scratch)."""
+        """The pretrained base target and oracle are finetuned from (`Config.has_base`): the run's
+        own pretraining when it has one, else the user's model.base_path; None when there is none."""
+        if not self.cfg.has_base:
+            return None
         if self.cfg.finetune.pretrain_owners:
             return self.out / "base"
         return self._user_model("base_path")

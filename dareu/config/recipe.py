@@ -31,10 +31,15 @@ class Config:
     def __post_init__(self) -> None:
         self.finetune.resolve(self.model)  # defaults that depend on the model kind
         self.unlearn.resolve(self.model.mode, self.run.seed)  # lr by full weights / adapters; seed
-        has_base = bool(self.finetune.pretrain_owners or self.model.base_path)
-        _check(self.unlearn.fluency_judge != "base" or has_base, "unlearn.fluency_judge",
+        _check(self.unlearn.fluency_judge != "base" or self.has_base, "unlearn.fluency_judge",
                self.unlearn.fluency_judge, "reference when the run has no pretrained base (set "
                "model.base_path or finetune.pretrain_owners to judge under the base)")
+
+    @property
+    def has_base(self) -> bool:
+        """Whether target and oracle are finetuned from a pretrained base: the user's model.base_path
+        or the run's own pretraining (finetune.pretrain_owners); else they train from scratch."""
+        return bool(self.finetune.pretrain_owners or self.model.base_path)
 
     @property
     def output_dir(self) -> Path:
