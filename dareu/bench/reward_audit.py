@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
 
     # the own samples were drawn a.samples per prompt in order: pair them with their prompts
     anchor = (nll(foreign_answers([r.response for r in corpus.retain], len(texts), u.seed))[0]
-              if u.fluency_anchor == "foreign" else nll(own, repeat=a.samples)[0])
+              if u.fluency_anchor == "foreign" and corpus.retain else nll(own, repeat=a.samples)[0])
     tau = fluency_threshold(anchor, u.fluency_margin)
     rows, results = [], {}
     for name, answers in cases.items():

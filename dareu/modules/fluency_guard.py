@@ -48,7 +48,8 @@ class FluencyGuard:
         u = self.cfg.unlearn
         nll = self.judge_nll(ro, logits) if self.judge is not None else response_nll(ro.ref_logp, ro.mask)
         if self.threshold is None:  # the first rollout is the reference's own answers
-            anchor = self.foreign_nll() if u.fluency_anchor == "foreign" else nll
+            foreign = u.fluency_anchor == "foreign" and bool(self.retain_answers)
+            anchor = self.foreign_nll() if foreign else nll  # no retain answers: the own anchor
             tau = torch.tensor(fluency_threshold(anchor, u.fluency_margin), device=ro.mask.device)
             self.threshold = float(rank_mean(tau))
         ro.penalty = fluency_penalty(nll, ro.mask.sum(1), self.threshold, u.fluency_width,
