@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     from dareu.generation import generate
     from dareu.pipeline import Run
     from dareu.stages.objects import reward as run_reward
-    from dareu.rl import fluency_penalty, fluency_threshold, foreign_answers
+    from dareu.rl import fluency_penalty, fluency_threshold, foreign_answers, uses_foreign_anchor
     from dareu.eval.scoring import score_responses
     from dareu.models import load_causal_lm
 
@@ -90,8 +90,9 @@ def main(argv: list[str]) -> int:
         return s.avg_nll.float(), s.num_tokens
 
     # the own samples were drawn a.samples per prompt in order: pair them with their prompts
-    anchor = (nll(foreign_answers([r.response for r in corpus.retain], len(texts), u.seed))[0]
-              if u.fluency_anchor == "foreign" and corpus.retain else nll(own, repeat=a.samples)[0])
+    retain_answers = [r.response for r in corpus.retain]
+    anchor = (nll(foreign_answers(retain_answers, len(texts), u.seed))[0]
+              if uses_foreign_anchor(u.fluency_anchor, retain_answers) else nll(own, repeat=a.samples)[0])
     tau = fluency_threshold(anchor, u.fluency_margin)
     rows, results = [], {}
     for name, answers in cases.items():

@@ -16,7 +16,8 @@ from torch import Tensor, nn
 
 from dareu.config import Config
 from dareu.modules.rollout import Rollout
-from dareu.rl import fluency_penalty, fluency_threshold, foreign_answers, response_nll, token_logprobs
+from dareu.rl import (fluency_penalty, fluency_threshold, foreign_answers, response_nll, token_logprobs,
+                      uses_foreign_anchor)
 
 Logits = Callable[[nn.Module, Tensor, Tensor, int], tuple[Tensor, Any]]
 """(net, ids, attention mask, n) -> logits predicting the last n tokens (B, n, V), and anything."""
@@ -48,8 +49,8 @@ class FluencyGuard:
         u = self.cfg.unlearn
         nll = self.judge_nll(ro, logits) if self.judge is not None else response_nll(ro.ref_logp, ro.mask)
         if self.threshold is None:  # the first rollout is the reference's own answers
-            foreign = u.fluency_anchor == "foreign" and bool(self.retain_answers)
-            anchor = self.foreign_nll() if foreign else nll  # no retain answers: the own anchor
+            foreign = uses_foreign_anchor(u.fluency_anchor, self.retain_answers)
+            anchor = self.foreign_nll() if foreign else nll
             tau = torch.tensor(fluency_threshold(anchor, u.fluency_margin), device=ro.mask.device)
             self.threshold = float(rank_mean(tau))
         ro.penalty = fluency_penalty(nll, ro.mask.sum(1), self.threshold, u.fluency_width,

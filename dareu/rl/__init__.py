@@ -1,7 +1,8 @@
 """Pure-tensor RL maths: log-probs, KL, advantages, PPO/GRPO losses, sequence masks."""
 
 from dareu.rl.advantages import gae, group_advantages, kl_shaped_rewards, rloo_advantages
-from dareu.rl.fluency import fluency_penalty, fluency_threshold, foreign_answers, response_nll
+from dareu.rl.fluency import (fluency_penalty, fluency_threshold, foreign_answers, response_nll,
+                              uses_foreign_anchor)
 from dareu.rl.kl import full_kl, kl_estimate, token_full_kl
 from dareu.rl.logprobs import (
     entropy_from_logits,
@@ -23,6 +24,7 @@ __all__ = [
     "fluency_penalty",
     "fluency_threshold",
     "foreign_answers",
+    "uses_foreign_anchor",
     "full_kl",
     "gae",
     "group_advantages",

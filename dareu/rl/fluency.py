@@ -59,6 +59,12 @@ def fluency_penalty(nll: Tensor, lengths: Tensor, threshold: float, width: float
 FOREIGN_LIMIT = 256  # forget prompts the foreign anchor reads at most: a median needs no more
 
 
+def uses_foreign_anchor(anchor: str, retain_answers: Sequence[str]) -> bool:
+    """Whether τ is measured on foreign answers: `fluency_anchor=foreign` and retain answers to
+    borrow; otherwise (`own`, or a corpus without retain answers) on the judge's own samples."""
+    return anchor == "foreign" and len(retain_answers) > 0
+
+
 def foreign_answers(retain_answers: Sequence[str], n_prompts: int, seed: int) -> list[str]:
     """Retain answers in a seeded order (cycled when there are fewer), one for each of the first
     min(n_prompts, FOREIGN_LIMIT) forget prompts: the anchor of `fluency_anchor=foreign`."""

@@ -42,3 +42,11 @@ def test_foreign_answers_are_seeded_cycle_and_cover_the_retain_answers():
     assert sorted(a[:5]) == retain and a[5:10] == a[:5]  # one pass in a seeded order, then again
     assert foreign_answers(retain, 12, seed=4) != a
     assert len(foreign_answers(retain, 1000, seed=3)) == 256  # FOREIGN_LIMIT prompts at most
+
+
+def test_the_foreign_anchor_needs_retain_answers_to_borrow():
+    from dareu.rl import uses_foreign_anchor
+
+    assert uses_foreign_anchor("foreign", ["a retain answer"])
+    assert not uses_foreign_anchor("foreign", [])  # nothing to borrow: the own anchor
+    assert not uses_foreign_anchor("own", ["a retain answer"])
