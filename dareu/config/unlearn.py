@@ -126,15 +126,15 @@ class UnlearnConfig:
     good ones)."""
     fluency_margin: float = 2.0
     """Nats per token above the anchor's fluency (`fluency_anchor`: by default the median per-token
-    NLL of the reference's sampled answers to the forget prompts, on the first rollout) at which
-    the penalty starts."""
-    fluency_anchor: str = "own"
+    NLL of retain answers put after the forget prompts) at which the penalty starts."""
+    fluency_anchor: str = "foreign"
     """What the guard's threshold is measured on (τ = median per-token NLL under the judge +
-    fluency_margin): `own`, the reference's own sampled answers on the first rollout; `foreign`,
-    retain owners' answers put after the forget prompts (fluent text the model knows, answering
-    another question: what a model that never saw the forget owners says). A target that memorised
-    its forget answers finds its own ~0 nats per token, and `own` then charges any other fluent
-    answer as degenerate."""
+    fluency_margin): `foreign` (default), retain owners' answers put after the forget prompts
+    (fluent text the model knows, answering another question: what a model that never saw the
+    forget owners says); `own`, the reference's own sampled answers on the first rollout. A target
+    that memorised its forget answers finds its own ~0 nats per token, and `own` then charges any
+    other fluent answer as degenerate (reward audit on TOFU forget01: own 0.023, foreign 0.568; the
+    goal is ≥ 0.3). Without retain answers (document corpora) `foreign` falls back to `own`."""
     fluency_judge: str = "reference"
     """The model whose per-token NLL judges fluency: `reference` (the target before unlearning)
     or `base` (the pretrained model target and oracle were finetuned from: model.base_path, or the

@@ -212,20 +212,20 @@ def test_fluency_guard_prices_degenerate_answers_and_gibberish_stops_the_run(bas
     assert module.fluency_threshold is not None
 
 
-def test_foreign_anchor_measures_the_threshold_on_retain_answers_after_forget_prompts(base):
+def test_the_default_foreign_anchor_measures_the_threshold_on_retain_answers_after_forget_prompts(base):
     from dareu.eval.scoring import score_responses
     from dareu.rl import foreign_answers
 
-    module = make(base, ["unlearn.fluency_anchor=foreign", "unlearn.fluency_margin=1.5",
-                         "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    module = make(base, ["unlearn.fluency_margin=1.5", "unlearn.ppo_epochs=1"], reward=ZeroMass())
     fit(module, steps=1)
     texts = [t for _, t in module.forget_prompts]
     answers = foreign_answers([r.response for r in module.retain], len(texts), module.cfg.unlearn.seed)
     with module.policy.reference() as ref:
         nll = score_responses(ref, module.tokenizer, texts, answers, module.cfg.model.max_length, 4).avg_nll
     assert module.fluency_threshold == pytest.approx(float(nll.float().median()) + 1.5, abs=1e-6)
-    own = make(base, ["unlearn.fluency_margin=1.5", "unlearn.ppo_epochs=1"], reward=ZeroMass())
-    own.fluency_guard.foreign_nll = lambda: pytest.fail("the default anchor is the reference's own answers")
+    own = make(base, ["unlearn.fluency_anchor=own", "unlearn.fluency_margin=1.5", "unlearn.ppo_epochs=1"],
+               reward=ZeroMass())
+    own.fluency_guard.foreign_nll = lambda: pytest.fail("the own anchor is the reference's own answers")
     fit(own, steps=1)
     assert own.fluency_threshold is not None
 
