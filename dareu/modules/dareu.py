@@ -19,7 +19,6 @@ The maths is in `dareu.rl`; this module only moves tensors between those functio
 from __future__ import annotations
 
 import logging
-import warnings
 from collections import defaultdict
 from typing import Any, Protocol, Sequence
 
@@ -30,8 +29,9 @@ from dareu.config import Config
 from dareu.data.corpus import Record
 from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import BatchStream, SeededCycle
-from dareu.errors import DareUError, PolicyCollapsed, TrainingDiverged
+from dareu.errors import DareUError, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
+from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.fluency_guard import FluencyGuard
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
@@ -55,23 +55,11 @@ class Reward(Protocol):
     def forget_mass(self, prompts: list[str], responses: list[str]) -> Tensor: ...  # (N,)
 
 
-class CollapseWarning(UserWarning):
-    """The policy's answers collapsed (near-empty or near-deterministic): reward hacking."""
-
-
 @register_method("dareu")
 class DareUModule(UnlearnMethod):
     """The DareU RL loop with manual optimisation (several updates per rollout, like a GAN step)."""
 
     uses_attributor = True
-    COLLAPSE_MIN_LEN = 2.0
-    """Mean response length (tokens, EOS included) under which a step counts as collapsed."""
-    COLLAPSE_MIN_ENTROPY = 0.05
-    """Mean token entropy (nats) under which a step counts as collapsed."""
-    COLLAPSE_MAX_DEGENERATE = 0.5
-    """Share of a step's answers with a fluency penalty ≥ ½ above which the step counts as collapsed."""
-    COLLAPSE_PATIENCE = 3
-    """Consecutive collapsed steps before the run stops (or warns, with unlearn.on_collapse=warn)."""
 
     def __init__(self, policy, reward: Reward, forget_prompts: Sequence[str | Record],
                  retain: Sequence[Record], cfg: Config) -> None:
@@ -97,8 +85,7 @@ class DareUModule(UnlearnMethod):
         self._split = LMSplit.of(policy.model)
         self._chunk = chunk_rows(policy.model.config.get_text_config().vocab_size)
         self.rollouts_done = 0
-        self._collapse_streak = 0
-        self.start_entropy: float | None = None  # the reference's own token entropy (first rollout)
+        self.collapse_watch = CollapseWatch(u.on_collapse, lambda: self._checkpoint_dir)
         self.fluency_guard = FluencyGuard(self.cfg, policy, [t for _, t in self.forget_prompts],
                                           [r.response for r in self.retain])
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
@@ -402,34 +389,7 @@ class DareUModule(UnlearnMethod):
             self.logger.log_metrics({**self.step_metrics, "epoch": self.current_epoch},
                                     step=self.rollouts_done - 1)
         m = self.step_metrics
-        self._watch_collapse(m["response_len"], m["entropy"], m["degenerate"])
-
-    def _watch_collapse(self, response_len: float, entropy: float, degenerate: float = 0.0) -> None:
-        """Empty (short), near-deterministic, or mostly degenerate answers (the fluency guard's
-        penalty ≥ ½ for most of them) for COLLAPSE_PATIENCE steps in a row: stop, or warn."""
-        if self.start_entropy is None:
-            self.start_entropy = entropy
-        # near-deterministic is a collapse only when the policy became so: a target that memorised
-        # its forget answers starts there (0.006-0.05 nats on TOFU), and leaving that is the work
-        deterministic = (entropy < self.COLLAPSE_MIN_ENTROPY
-                         and self.start_entropy >= 2 * self.COLLAPSE_MIN_ENTROPY)
-        collapsed = (response_len < self.COLLAPSE_MIN_LEN or deterministic
-                     or degenerate > self.COLLAPSE_MAX_DEGENERATE)
-        self._collapse_streak = self._collapse_streak + 1 if collapsed else 0
-        if self._collapse_streak == self.COLLAPSE_PATIENCE:
-            stop = self.cfg.unlearn.on_collapse == "stop"
-            msg = (f"DareU: the policy collapsed for {self.COLLAPSE_PATIENCE} steps in a row at "
-                   f"step {self.rollouts_done} (mean response length {response_len:.2f} tokens, "
-                   f"entropy {entropy:.3f} nats, {degenerate:.0%} of the answers degenerate under "
-                   "the reference): it is gaming the attributor with empty or degenerate answers. "
-                   "Raise unlearn.beta, unlearn.retain_weight or unlearn.fluency_weight, or lower "
-                   "unlearn.lr" + (f"; the last good checkpoint is kept in {self._checkpoint_dir}. "
-                                   "Set unlearn.on_collapse=warn to go on regardless." if stop
-                                   else "."))
-            if stop:
-                raise PolicyCollapsed(msg)
-            warnings.warn(msg, CollapseWarning, stacklevel=2)
-            log.warning(msg)
+        self.collapse_watch.observe(self.rollouts_done, m["response_len"], m["entropy"], m["degenerate"])
 
     # -- optimisation and checkpoints ------------------------------------------------------------
     def configure_model(self) -> None:
@@ -467,15 +427,13 @@ class DareUModule(UnlearnMethod):
         state = checkpoint["state_dict"]
         checkpoint["state_dict"] = {k: v for k, v in state.items() if k in trainable}
         checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
-                               "collapse_streak": self._collapse_streak,
-                               "start_entropy": self.start_entropy,
+                               **self.collapse_watch.state_dict(),
                                **self.fluency_guard.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("dareu", {})
         self.rollouts_done = int(state.get("rollouts_done", 0))
-        self._collapse_streak = int(state.get("collapse_streak", 0))
-        self.start_entropy = state.get("start_entropy")
+        self.collapse_watch.load_state_dict(state)
         self.fluency_guard.load_state_dict(state)
 
 
