@@ -114,6 +114,11 @@ class UnlearnConfig:
     """grpo: divide each group's centred rewards by the group's std (`std`, GRPO) or not (`none`,
     Dr. GRPO). With `none` the push fades as a group's rewards converge (masses near the floor);
     with `std` a group of near-equal masses gets advantages of ±1 forever."""
+    advantage_eps: float = 1e-4
+    """grpo with advantage_scale=std: A_i = (r_i − mean_g) / (std_g + eps). The usual 1e-4 turns
+    a group of near-equal rewards (masses 0.010–0.013: attributor noise once the job is done) into
+    advantages of ±1; an eps of the order of the reward differences that matter (e.g. 0.05 of
+    mass) keeps full pressure on groups that still differ and lets converged groups go."""
     absolute_advantage: float = 1.0
     """grpo / rloo: weight w of each response's own reward added to its group-relative advantage,
     A_i = A_group_i + w · r_i, with r = −mass − penalty ≤ 0 (0 = the best a response can score).
@@ -217,6 +222,7 @@ class UnlearnConfig:
         _check(self.reward_transform in ("mass", "log_mass"), "unlearn.reward_transform",
                self.reward_transform, "mass or log_mass")
         _check(len(self.methods) > 0, "unlearn.methods", self.methods, "at least one method")
+        _check(self.advantage_eps > 0, "unlearn.advantage_eps", self.advantage_eps, "> 0")
         _check(self.advantage_scale in ("std", "none"), "unlearn.advantage_scale",
                self.advantage_scale, "std or none")
         _check(self.absolute_advantage >= 0, "unlearn.absolute_advantage", self.absolute_advantage,

@@ -168,7 +168,8 @@ class DareUModule(UnlearnMethod):
             ro.advantages = masked_whiten(adv, ro.mask) if ro.mask.sum() > 1 else adv  # (N, R)
             return
         if u.algorithm == "grpo":
-            ro.advantages = group_advantages(ro.rewards, u.group_size, u.advantage_scale)  # (N,)
+            ro.advantages = group_advantages(ro.rewards, u.group_size, u.advantage_scale,
+                                             u.advantage_eps)  # (N,)
         else:
             ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
         if u.absolute_advantage > 0:  # rewards are ≤ 0: pressure until the mass is gone

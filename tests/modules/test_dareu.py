@@ -419,3 +419,16 @@ def test_the_reward_floor_reads_rewards_relative_to_foreign_answers(base):
     assert not make(base, TOY).reward_floor.active
     from dareu.modules.reward_floor import RewardFloor
     assert not RewardFloor("foreign", prompts, [], 0).active
+
+
+def test_advantage_eps_lets_converged_groups_go(base):
+    # masses 0.010-0.013 (attributor noise once the job is done) and 0.1-0.9 (still attributed)
+    rewards = -torch.tensor([0.010, 0.011, 0.012, 0.013, 0.1, 0.4, 0.6, 0.9])
+    push = {}
+    for eps in ("1e-4", "0.05"):
+        module = make(base, TOY + [f"unlearn.advantage_eps={eps}"])
+        ro = Rollout(None, None, None, rewards.clone(), -rewards, ref_logp=None, group_size=4)
+        module._advantages(ro)
+        push[eps] = ro.advantages.abs().view(2, 4).mean(1)
+    assert push["1e-4"][0] > 0.5  # ±1.08 / ±0.36: noise read as full pressure
+    assert push["0.05"][0] < 0.05 and push["0.05"][1] > 0.8 * push["1e-4"][1]
