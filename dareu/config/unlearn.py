@@ -124,12 +124,6 @@ class UnlearnConfig:
     A_i = A_group_i + w · r_i, with r = −mass − penalty ≤ 0 (0 = the best a response can score).
     A group whose G answers are all still attributed (masses ≈ 1, no spread: the group term is 0)
     is still pushed away from them, and this push fades as the mass reaches 0."""
-    reward_floor: str = "none"
-    """Where DareU lets go (`dareu.modules.reward_floor`): `foreign`, rewards are read relative
-    to the mean reward of retain answers put after the forget prompts, min(r − r₀, 0), so answers
-    no more attributed than other owners' text all score 0 and push no further; `none`, the raw
-    reward (−mass), whose group advantages keep pushing among near-zero masses. Falls back to
-    `none` on a corpus without retain records."""
     fluency_weight: float = 1.0
     """Weight of the degenerate-text penalty in the reward: r = −mass − weight · penalty, where
     penalty ∈ [0, 1] rises with the response's per-token NLL under the reference (dareu.rl.fluency).
@@ -228,8 +222,6 @@ class UnlearnConfig:
         _check(self.absolute_advantage >= 0, "unlearn.absolute_advantage", self.absolute_advantage,
                ">= 0")
         _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
-        _check(self.reward_floor in ("none", "foreign"), "unlearn.reward_floor", self.reward_floor,
-               "none or foreign")
         _check(self.fluency_anchor in ("own", "foreign"), "unlearn.fluency_anchor",
                self.fluency_anchor, "own or foreign")
         _check(self.fluency_judge in ("reference", "base"), "unlearn.fluency_judge",

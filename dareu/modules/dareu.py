@@ -33,7 +33,6 @@ from dareu.errors import DareUError, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.fluency_guard import FluencyGuard
-from dareu.modules.reward_floor import RewardFloor
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.lm_split import LMSplit
@@ -89,7 +88,6 @@ class DareUModule(UnlearnMethod):
         self.collapse_watch = CollapseWatch(u.on_collapse, lambda: self._checkpoint_dir)
         self.fluency_guard = FluencyGuard(self.cfg, policy, [t for _, t in self.forget_prompts],
                                           [r.response for r in self.retain])
-        self.reward_floor = RewardFloor(u.reward_floor, prompts, [r.response for r in self.retain], u.seed)
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -134,7 +132,6 @@ class DareUModule(UnlearnMethod):
         attention = torch.cat([enc["attention_mask"].repeat_interleave(G, 0), mask.long()], 1)
         rewards, mass = self._score([p for p in prompts for _ in range(G)],
                                     decode_responses(tok, responses), step)
-        rewards = self.reward_floor.apply(rewards, lambda p, a: self._score(p, a, step)[0], self._rank_mean)
         ro = Rollout(sequences, attention, mask, rewards, mass, ref_logp=None, group_size=G)
         with self.policy.reference() as ref:
             ro.ref_logp = self._logp(ref, self._response_logits(ref, ro)[0], responses)
@@ -432,14 +429,13 @@ class DareUModule(UnlearnMethod):
         checkpoint["state_dict"] = {k: v for k, v in state.items() if k in trainable}
         checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
                                **self.collapse_watch.state_dict(),
-                               **self.fluency_guard.state_dict(), **self.reward_floor.state_dict()}
+                               **self.fluency_guard.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("dareu", {})
         self.rollouts_done = int(state.get("rollouts_done", 0))
         self.collapse_watch.load_state_dict(state)
         self.fluency_guard.load_state_dict(state)
-        self.reward_floor.load_state_dict(state)
 
 
 def _disable_dropout(policy: nn.Module) -> None:

@@ -283,7 +283,7 @@ def test_unlearn_seed_changes_the_rollouts_not_the_rest_of_the_run(base):
 
 
 def test_resume_equals_an_uninterrupted_run(base, tmp_path):
-    overrides = ["unlearn.algorithm=grpo", "unlearn.ppo_epochs=2", "unlearn.lr=1e-2", "unlearn.reward_floor=foreign"]
+    overrides = ["unlearn.algorithm=grpo", "unlearn.ppo_epochs=2", "unlearn.lr=1e-2"]
     straight = make(base, overrides)
     fit(straight, steps=4)
     first = make(base, overrides)
@@ -294,8 +294,6 @@ def test_resume_equals_an_uninterrupted_run(base, tmp_path):
     # the fluency guard's τ comes back from the checkpoint (same key as ever), not measured again
     saved = torch.load(tmp_path / "last.ckpt", weights_only=False)["dareu"]["fluency_threshold"]
     assert saved is not None and resumed.fluency_threshold == saved == first.fluency_threshold
-    floor = torch.load(tmp_path / "last.ckpt", weights_only=False)["dareu"]["reward_floor"]
-    assert floor is not None and resumed.reward_floor.value == floor == first.reward_floor.value
     a, b = straight.policy.model.state_dict(), resumed.policy.model.state_dict()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
@@ -353,7 +351,6 @@ def test_seeded_cycle_covers_every_item_once_per_pass_and_splits_ranks():
 
 @pytest.mark.parametrize("override, key", [("unlearn.group_size=1", "unlearn.group_size"),
                                            ("unlearn.fluency_anchor=median", "unlearn.fluency_anchor"),
-                                           ("unlearn.reward_floor=oracle", "unlearn.reward_floor"),
                                            ("unlearn.fluency_judge=oracle", "unlearn.fluency_judge"),
                                            # no pretrained base to judge under
                                            ("unlearn.fluency_judge=base", "unlearn.fluency_judge"),
@@ -394,31 +391,6 @@ def test_unlearn_decode_picks_the_rollout_sampler(base, monkeypatch):
             for d in ("auto", "static")]
     assert len(plans) == 1 and plans[0].static and not plans[0].compiled
     assert torch.equal(seqs[0], seqs[1])
-
-
-def test_the_reward_floor_reads_rewards_relative_to_foreign_answers(base):
-    from dareu.rl import foreign_answers
-
-    module = make(base, TOY + ["unlearn.reward_floor=foreign"])
-    rows = fit(module, steps=2)
-    prompts = [p for p, _ in module.forget_prompts]
-    answers = foreign_answers([r.response for r in module.retain], len(prompts), module.cfg.unlearn.seed)
-    r0 = float(VowelReward().rewards(prompts[:len(answers)], answers).mean())
-    assert -1 < module.reward_floor.value == pytest.approx(r0, abs=1e-6)
-    # answers as attributed as the foreign ones or less score 0; the rest keep their distance to r0
-    assert all(r["reward_mean"] <= 0 for r in rows)
-    raw = torch.tensor([r0 - 0.3, r0, r0 + 0.2, 0.0])
-    out = module.reward_floor.apply(raw, score=lambda p, a: pytest.fail("r0 is measured once"),
-                                    rank_mean=lambda t: t)
-    assert out.tolist() == pytest.approx([-0.3, 0.0, 0.0, 0.0], abs=1e-6)
-    # a group wholly past the floor has no spread and no absolute push: zero advantages
-    ro = Rollout(None, None, None, torch.zeros(4), torch.zeros(4), ref_logp=None, group_size=4)
-    module._advantages(ro)
-    assert ro.advantages.abs().max() == 0
-    # off by default, and off without retain answers to borrow
-    assert not make(base, TOY).reward_floor.active
-    from dareu.modules.reward_floor import RewardFloor
-    assert not RewardFloor("foreign", prompts, [], 0).active
 
 
 def test_advantage_eps_lets_converged_groups_go(base):
