@@ -11,6 +11,10 @@ prompt, truth, answer) and reports per run:
   echo     share of the answer's words that occur in the question.
 A model that answers in the question's frame with other facts has a high `rouge` and a `content`
 near the oracle's; one that writes broken text has both low.
+Where the sweep's results.jsonl has the run's row, it also prints `content ToW`: the Tug-of-War
+with the forget ROUGE of both the run and the oracle replaced by their content ROUGE (retain and
+test ROUGE as measured), i.e. how close to retraining the run is once repeating the question's
+words neither helps nor hurts (a diagnostic: the headline ToW stays the benchmark's figure).
 """
 
 from __future__ import annotations
@@ -48,6 +52,23 @@ def echo_stats(items: list[dict]) -> dict[str, float]:
             "echo": statistics.mean(echo)}
 
 
+def add_content_tow(sweep: Path, rows: dict[str, dict[str, float]]) -> None:
+    """Set rows[name]["content_tow"] for every run with a row in <sweep>/results.jsonl (run names
+    as the answers files: method-setting-sseed) and the oracle's answers beside it."""
+    results, oracle = sweep / "results.jsonl", rows.get("oracle")
+    refs = sweep / "references.json"
+    if oracle is None or not results.exists() or not refs.exists():
+        return
+    o = json.loads(refs.read_text())["oracle"]
+    for line in open(results):
+        r = json.loads(line)
+        name = f"{r['method']}-{r['setting']}-s{r['seed']}"
+        if name in rows:
+            rows[name]["content_tow"] = ((1 - abs(rows[name]["content"] - oracle["content"]))
+                                         * (1 - abs(r["retain_rouge"] - o["retain_rouge"]))
+                                         * (1 - abs(r["test_rouge"] - o["test_rouge"])))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("sweeps", nargs="+", type=Path, help="bench/method_sweep.py output folders")
@@ -59,11 +80,13 @@ def main() -> None:
         if not files:
             raise SystemExit(f"{sweep}: no answers/*.json (run bench/method_sweep.py there first)")
         rows = {f.stem: echo_stats(json.loads(f.read_text())) for f in files}
+        add_content_tow(sweep, rows)
         results[str(sweep)] = rows
-        print(f"\n{sweep}\n| run | forget ROUGE | content ROUGE (question words removed) | echo |")
-        print("|---|---|---|---|")
+        print(f"\n{sweep}\n| run | forget ROUGE | content ROUGE (question words removed) | echo | content ToW |")
+        print("|---|---|---|---|---|")
         for name, r in rows.items():
-            print(f"| {name} | {r['rouge']:.3f} | {r['content']:.3f} | {r['echo']:.3f} |")
+            ct = f"{r['content_tow']:.3f}" if "content_tow" in r else "—"
+            print(f"| {name} | {r['rouge']:.3f} | {r['content']:.3f} | {r['echo']:.3f} | {ct} |")
     if a.out:
         a.out.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).parents[2]
 spec = importlib.util.spec_from_file_location("frame_echo", REPO / "bench" / "frame_echo.py")
 echo = importlib.util.module_from_spec(spec)
@@ -42,3 +44,20 @@ def test_cli_reads_a_sweep_and_writes_json(tmp_path):
     empty = subprocess.run([sys.executable, str(REPO / "bench" / "frame_echo.py"), str(tmp_path / "none")],
                            capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": ""})
     assert empty.returncode != 0 and "no answers" in empty.stderr
+
+
+def test_content_tow_scores_a_run_against_the_oracles_content(tmp_path):
+    framed = {"prompt": Q, "truth": TRUTH, "answer": "Basil Mahfouz was born in Paris."}
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "oracle.json").write_text(json.dumps([{**framed, "answer": "He was born in Paris."}]))
+    (tmp_path / "answers" / "npo-lr3e-4-s0.json").write_text(json.dumps([framed]))
+    (tmp_path / "references.json").write_text(json.dumps(
+        {"oracle": {"forget_rouge": 0.3, "retain_rouge": 1.0, "test_rouge": 0.9}}))
+    (tmp_path / "results.jsonl").write_text(json.dumps(
+        {"method": "npo", "setting": "lr3e-4", "seed": 0, "retain_rouge": 0.8, "test_rouge": 0.9}) + "\n")
+    rows = {f.stem: echo.echo_stats(json.loads(f.read_text())) for f in (tmp_path / "answers").glob("*.json")}
+    echo.add_content_tow(tmp_path, rows)
+    # same content as the oracle's ("in"), the frame costs nothing; retain 0.8 vs 1.0 costs 0.2
+    assert rows["npo-lr3e-4-s0"]["rouge"] > rows["oracle"]["rouge"]
+    assert rows["npo-lr3e-4-s0"]["content_tow"] == pytest.approx(0.8)
+    assert "content_tow" not in rows["oracle"]
