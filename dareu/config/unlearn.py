@@ -67,7 +67,7 @@ class UnlearnConfig:
     """Forget-owner prompts per rollout (per rank)."""
     group_size: int = 8
     """Responses sampled per prompt (G). 8 (was 4; 2026-12-06, docs/dareu_defaults.md): ToW over
-    3–5 seeds, 8 vs 4: TOFU forget01 0.955 vs 0.917, notes 0.862 vs 0.852, quickstart within the spread
+    3–5 seeds, 8 vs 4: TOFU forget01 0.947 (8 seeds) vs 0.917 (5), notes 0.862 vs 0.852, quickstart within the spread
     (0.953 vs 0.965); a rollout costs ~1.5× the time on CPU."""
     temperature: float = 1.0
     """Sampling temperature; log-probs are taken from logits / temperature, as sampled."""
