@@ -25,7 +25,7 @@ import re
 import statistics
 from pathlib import Path
 
-from dareu.eval.tofu_metrics import rouge_l_recall
+from dareu.eval.tofu_metrics import rouge_l_recall, tug_of_war
 
 WORD = re.compile(r"[a-z0-9]+")
 
@@ -64,9 +64,9 @@ def add_content_tow(sweep: Path, rows: dict[str, dict[str, float]]) -> None:
         r = json.loads(line)
         name = f"{r['method']}-{r['setting']}-s{r['seed']}"
         if name in rows:
-            rows[name]["content_tow"] = ((1 - abs(rows[name]["content"] - oracle["content"]))
-                                         * (1 - abs(r["retain_rouge"] - o["retain_rouge"]))
-                                         * (1 - abs(r["test_rouge"] - o["test_rouge"])))
+            run = {"forget": rows[name]["content"], "retain": r["retain_rouge"], "test": r["test_rouge"]}
+            ref = {"forget": oracle["content"], "retain": o["retain_rouge"], "test": o["test_rouge"]}
+            rows[name]["content_tow"] = tug_of_war(run, ref)
 
 
 def main() -> None:
