@@ -177,21 +177,6 @@ def test_collapse_stops_the_run_by_default(base):
     assert e.value.exit_code == 5 and module.rollouts_done == 3
 
 
-def test_a_memorised_start_is_not_a_collapse_but_becoming_deterministic_is(base):
-    # a target that memorised its forget answers samples them at ~0.01 nats from the first step
-    memorised = make(base, ["unlearn.on_collapse=warn"])
-    for entropy in (0.02, 0.007, 0.006, 0.009, 0.004):  # it wanders at tiny entropies
-        memorised.collapse_watch.observe(0, response_len=30.0, entropy=entropy)
-    assert memorised.collapse_watch.streak == 0
-    # a policy that started at 1 nat and fell to 0.01: collapsed, warned on the third step
-    fell = make(base, ["unlearn.on_collapse=warn"])
-    fell.collapse_watch.observe(0, response_len=30.0, entropy=1.0)
-    with pytest.warns(CollapseWarning, match="entropy 0.010"):
-        for _ in range(3):
-            fell.collapse_watch.observe(0, response_len=30.0, entropy=0.01)
-    assert fell.collapse_watch.streak == 3
-
-
 class ZeroMass(VowelReward):
     """An attributor that sees nothing: every response has mass 0 (gibberish included)."""
 
