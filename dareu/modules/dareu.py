@@ -11,7 +11,8 @@ One training step is one rollout, then a few optimiser updates on it:
 4. `ppo_epochs` × `minibatches` updates of the clipped surrogate:
    grpo / rloo: group / leave-one-out advantages, + β·KL(policy ‖ reference) in the loss;
    ppo: value head, KL folded into per-token rewards, GAE, clipped value loss;
-   all: + λ·KL(reference ‖ policy) on teacher-forced retain-owner records (the utility guard).
+   all: + λ·KL(reference ‖ policy) on teacher-forced retain-owner records (the utility guard,
+   `dareu.modules.retain_distill`).
 
 The maths is in `dareu.rl`; this module only moves tensors between those functions.
 """
@@ -27,19 +28,19 @@ from torch import Tensor, nn
 
 from dareu.config import Config
 from dareu.data.corpus import Record
-from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import BatchStream, SeededCycle
 from dareu.errors import DareUError, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.fluency_guard import FluencyGuard
 from dareu.modules.registry import UnlearnMethod, register_method
+from dareu.modules.retain_distill import RetainDistill
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.lm_split import LMSplit
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, gae, group_advantages,
                       kl_estimate, kl_shaped_rewards, masked_mean, masked_whiten, response_mask,
                       rloo_advantages)
-from dareu.rl.head import chunk_rows, head_full_kl, head_logprobs
+from dareu.rl.head import chunk_rows, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
 from dareu.sharding import gathered, is_sharded, shard_model
@@ -74,7 +75,6 @@ class DareUModule(UnlearnMethod):
         self.tokenizer = tok
         prompts = [p if isinstance(p, str) else p.prompt for p in self.forget]
         self.forget_prompts = [(p, self.prompt_text(p)) for p in prompts]
-        self.retain_rows = [dict(self.encode(r), prompt=r.prompt) for r in self.retain]
         hidden = policy.model.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden, 1) if u.algorithm == "ppo" else None
         if self.value_head is not None:  # V ≡ 0 at the start: no bias before the critic has data
@@ -88,6 +88,9 @@ class DareUModule(UnlearnMethod):
         self.collapse_watch = CollapseWatch(u.on_collapse, lambda: self._checkpoint_dir)
         self.fluency_guard = FluencyGuard(self.cfg, policy, [t for _, t in self.forget_prompts],
                                           [r.response for r in self.retain])
+        self.retain_distill = RetainDistill(
+            self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain],
+            self._logits, lambda net: self._split(net), self._chunk, self.prompt_text)
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -106,8 +109,7 @@ class DareUModule(UnlearnMethod):
     def train_dataloader(self) -> BatchStream:
         """Endless seeded batches of (prompt, formatted prompt) of the forget owners."""
         u, world = self.cfg.unlearn, self.trainer.world_size
-        self._retain = SeededCycle(self.retain_rows, u.retain_batch_size, self.cfg.unlearn.seed + 1,
-                                   self.global_rank, world)
+        self.retain_distill.start(self.global_rank, world)
         prompts = SeededCycle(self.forget_prompts, u.prompts_per_step, self.cfg.unlearn.seed,
                               self.global_rank, world)
         return BatchStream(prompts, start=self.rollouts_done)  # resumes at the restored step
@@ -116,7 +118,8 @@ class DareUModule(UnlearnMethod):
     def training_step(self, batch: list[tuple[str, str]], batch_idx: int) -> None:
         step = self.rollouts_done
         rollout = self._rollout(batch, step)
-        distill = self._distill_batches(step) if self.cfg.unlearn.retain_weight > 0 else []
+        distill = (self.retain_distill.batches(step, self.device, self._sample)
+                   if self.retain_distill.active else [])
         stats = self._optimise(rollout, distill, step)
         self.rollouts_done += 1
         self._log_step(rollout, stats)
@@ -199,7 +202,8 @@ class DareUModule(UnlearnMethod):
             self._advantages(ro)
         loss, stats = self._rl_loss(logp, values, ro)
         if distill:
-            stats["retain_kl"] = torch.stack([self._distill_kl(d) for d in distill]).mean()
+            stats["retain_kl"] = torch.stack([self.retain_distill.kl(d, self._rank_mean)
+                                              for d in distill]).mean()
             loss = loss + u.retain_weight * stats["retain_kl"]
         self._check_finite(loss, "loss")
         opt.zero_grad()
@@ -233,44 +237,6 @@ class DareUModule(UnlearnMethod):
         # ranks, so each rank divides by the mean token count of the ranks
         n_tokens = self.trainer.strategy.reduce(mask.sum().float(), reduce_op="mean")
         return aggregate(per_token, mask, mode, num_active_tokens=n_tokens.clamp(min=1))
-
-    # -- retain distillation ---------------------------------------------------------------------
-    @torch.no_grad()
-    def _distill_batches(self, step: int) -> list[DistillBatch]:
-        rows = self._retain.batch(step)
-        b = pad_batch([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows],
-                      self.tokenizer.pad_token_id)
-        ids, att = b["input_ids"].to(self.device), b["attention_mask"].to(self.device)  # (B, T)
-        batches = [self._distill_batch(ids, att, (b["labels"][:, 1:] != IGNORE).to(self.device))]
-        if self.cfg.unlearn.retain_on_generations:
-            texts = [self.prompt_text(r["prompt"]) for r in rows]
-            enc = encode_prompts(self.tokenizer, texts, self.device)  # (B, Tp)
-            seq = self._sample(enc, 1, step, stream=1)  # (B, Tp + R)
-            resp = seq[:, enc["input_ids"].shape[1]:]
-            rmask = response_mask(resp, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
-            att_g = torch.cat([enc["attention_mask"], rmask.long()], 1)
-            prompt_part = torch.zeros_like(enc["attention_mask"][:, 1:], dtype=torch.bool)
-            mask = torch.cat([prompt_part, rmask], 1)  # (B, Tp - 1 + R): the answers only
-            batches.append(self._distill_batch(seq, att_g, mask))
-        return batches
-
-    def _distill_batch(self, ids: Tensor, att: Tensor, mask: Tensor) -> DistillBatch:
-        with self.policy.reference() as ref:
-            feats, _ = self._logits(self._split(ref)[0], ids, att, ids.shape[1] - 1)  # (B, T-1, F)
-        return DistillBatch(ids, att, mask, feats[mask])  # the counted tokens only: (M, F)
-
-    def _distill_kl(self, d: DistillBatch) -> Tensor:
-        body, head = self._split(self.policy.model)
-        feats, _ = self._logits(body, d.input_ids, d.attention_mask, d.input_ids.shape[1] - 1)
-        # KL(reference ‖ policy), exact over the vocabulary, averaged over the retain tokens of
-        # the global batch: under DDP (gradients averaged over ranks) divide by the ranks' mean count.
-        # The reference's head outside its context: the split holds only when the head has no adapter
-        ref = self.policy.frozen_reference
-        ref_head = self._split(ref if ref is not None else self.policy.model)[1]
-        kl = head_full_kl(d.ref_features, ref_head, feats[d.mask], head,
-                          self.cfg.unlearn.temperature, self._chunk)  # (M,)
-        n_tokens = self.trainer.strategy.reduce(d.mask.sum().float(), reduce_op="mean").clamp(min=1)
-        return kl.sum() / n_tokens
 
     # -- model plumbing --------------------------------------------------------------------------
     def _response_logits(self, net: nn.Module, ro: Rollout,

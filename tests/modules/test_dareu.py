@@ -145,7 +145,7 @@ def test_adapter_modes_train_only_the_adapters(base, mode):
     assert any(not torch.equal(lora[k], after[k]) for k in lora), "no adapter weight changed"
     if mode == "qlora":
         assert getattr(module.policy.model.get_base_model(), "is_loaded_in_4bit", False)
-    assert len(module._distill_batches(0)) == 2  # retain records + the policy's own retain answers
+    assert len(module.retain_distill.batches(0, module.device, module._sample)) == 2  # records + own answers
 
 
 def test_grpo_full_loss_with_minibatches_runs(base):

@@ -1,0 +1,91 @@
+"""DareU's utility guard: λ·KL(reference ‖ policy) on teacher-forced retain-owner records.
+
+Each step takes a seeded batch of retain records (and, with `unlearn.retain_on_generations`, the
+policy's own sampled answers to their prompts), computes what the reference's head takes at the
+counted tokens once (no grad), and then, at every update, the exact KL over the vocabulary
+between the reference and the policy on those tokens (`dareu.rl.head.head_full_kl`).
+
+The forward plumbing stays the module's (`Logits`, `Split`, `Sample`): the guard must number
+positions exactly as `generate` did and enter a sharded model through its root under FSDP2.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from dareu.config import Config
+from dareu.data.formatting import IGNORE, pad_batch
+from dareu.data.streams import SeededCycle
+from dareu.generation import encode_prompts
+from dareu.modules.rollout import DistillBatch
+from dareu.rl import response_mask
+from dareu.rl.head import head_full_kl
+
+Logits = Callable[[nn.Module, Tensor, Tensor, int], tuple[Tensor, Any]]
+"""(net, ids, attention mask, n) -> what the head takes for the last n tokens (B, n, F), and anything."""
+Split = Callable[[nn.Module], tuple[nn.Module, nn.Module]]
+"""net -> (body, head): `dareu.lm_split.LMSplit` as the module holds it now."""
+Sample = Callable[[dict[str, Tensor], int, int, int], Tensor]
+"""(encoded prompts, per prompt, step, stream) -> sampled sequences (B·per_prompt, Tp + R)."""
+Reduce = Callable[[Tensor], Tensor]
+"""A count averaged over the data-parallel ranks (itself on one)."""
+
+
+class RetainDistill:
+    """The retain-side KL of one DareU run; `start` it with the run's rank before the first step."""
+
+    def __init__(self, cfg: Config, policy, rows: Sequence[dict], logits: Logits, split: Split,
+                 chunk: int, prompt_text: Callable[[str], str]) -> None:
+        """`rows`: encoded retain records (`input_ids`, `labels`, `prompt`); `chunk`: rows of tokens
+        per head call (`dareu.rl.head.chunk_rows`); `prompt_text`: the prompt format."""
+        self.cfg, self.policy, self.rows = cfg, policy, list(rows)
+        self.logits, self.split, self.chunk, self.prompt_text = logits, split, chunk, prompt_text
+        self.stream: SeededCycle | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.cfg.unlearn.retain_weight > 0
+
+    def start(self, rank: int, world: int) -> None:
+        """Seeded retain batches of this rank (a stream of its own: seed + 1)."""
+        u = self.cfg.unlearn
+        self.stream = SeededCycle(self.rows, u.retain_batch_size, u.seed + 1, rank, world)
+
+    @torch.no_grad()
+    def batches(self, step: int, device: torch.device, sample: Sample) -> list[DistillBatch]:
+        """The step's retain records (+ the policy's own answers to their prompts)."""
+        tok = self.policy.tokenizer
+        rows = self.stream.batch(step)
+        b = pad_batch([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows],
+                      tok.pad_token_id)
+        ids, att = b["input_ids"].to(device), b["attention_mask"].to(device)  # (B, T)
+        out = [self._batch(ids, att, (b["labels"][:, 1:] != IGNORE).to(device))]
+        if self.cfg.unlearn.retain_on_generations:
+            enc = encode_prompts(tok, [self.prompt_text(r["prompt"]) for r in rows], device)  # (B, Tp)
+            seq = sample(enc, 1, step, 1)  # (B, Tp + R), sampling stream 1
+            rmask = response_mask(seq[:, enc["input_ids"].shape[1]:], tok.eos_token_id, tok.pad_token_id)
+            att_g = torch.cat([enc["attention_mask"], rmask.long()], 1)
+            prompt_part = torch.zeros_like(enc["attention_mask"][:, 1:], dtype=torch.bool)
+            out.append(self._batch(seq, att_g, torch.cat([prompt_part, rmask], 1)))  # answers only
+        return out
+
+    def _batch(self, ids: Tensor, att: Tensor, mask: Tensor) -> DistillBatch:
+        with self.policy.reference() as ref:
+            feats, _ = self.logits(self.split(ref)[0], ids, att, ids.shape[1] - 1)  # (B, T-1, F)
+        return DistillBatch(ids, att, mask, feats[mask])  # the counted tokens only: (M, F)
+
+    def kl(self, d: DistillBatch, rank_mean: Reduce) -> Tensor:
+        """KL(reference ‖ policy), exact over the vocabulary, averaged over the retain tokens of
+        the global batch: under DDP (gradients averaged over ranks) divided by the ranks' mean
+        count. The reference's head is used outside its context: the split holds only when the
+        head has no adapter."""
+        body, head = self.split(self.policy.model)
+        feats, _ = self.logits(body, d.input_ids, d.attention_mask, d.input_ids.shape[1] - 1)
+        ref = self.policy.frozen_reference
+        ref_head = self.split(ref if ref is not None else self.policy.model)[1]
+        kl = head_full_kl(d.ref_features, ref_head, feats[d.mask], head,
+                          self.cfg.unlearn.temperature, self.chunk)  # (M,)
+        return kl.sum() / rank_mean(d.mask.sum().float()).clamp(min=1)
