@@ -37,9 +37,9 @@ from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.retain_distill import RetainDistill
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.lm_split import LMSplit
-from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, gae, group_advantages,
-                      kl_estimate, kl_shaped_rewards, masked_mean, masked_whiten, response_mask,
-                      rloo_advantages)
+from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, finished_groups, gae,
+                      group_advantages, kl_estimate, kl_shaped_rewards, let_go, masked_mean,
+                      masked_whiten, response_mask, rloo_advantages)
 from dareu.rl.head import chunk_rows, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
@@ -174,6 +174,8 @@ class DareUModule(UnlearnMethod):
             ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
         if u.absolute_advantage > 0:  # rewards are ≤ 0: pressure until the mass is gone
             ro.advantages = ro.advantages + u.absolute_advantage * ro.rewards
+        if ro.group_size > 1:  # whole groups only (a minibatch of loose rows has none)
+            ro.advantages = let_go(ro.advantages, ro.rewards, ro.group_size, u.let_go)
 
     def _optimise(self, ro: Rollout, distill: list[DistillBatch], step: int) -> dict[str, Tensor]:
         u, n = self.cfg.unlearn, ro.sequences.shape[0]
@@ -346,6 +348,9 @@ class DareUModule(UnlearnMethod):
                    "response_len": ro.mask.sum(1).float().mean(),
                    "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
                    "advantage_abs": ro.advantages.abs().mean(), **stats}
+        done = self.cfg.unlearn.let_go
+        if done > 0 and ro.group_size > 1:  # the share of prompts no longer pushed
+            metrics["let_go"] = finished_groups(ro.rewards, ro.group_size, done).float().mean()
         values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
         self.step_metrics = dict(zip(metrics, values.tolist()))
         if self.trainer.progress_bar_callback is not None:

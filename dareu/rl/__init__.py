@@ -1,6 +1,7 @@
 """Pure-tensor RL maths: log-probs, KL, advantages, PPO/GRPO losses, sequence masks."""
 
-from dareu.rl.advantages import gae, group_advantages, kl_shaped_rewards, rloo_advantages
+from dareu.rl.advantages import (finished_groups, gae, group_advantages, kl_shaped_rewards, let_go,
+                                 rloo_advantages)
 from dareu.rl.fluency import (fluency_penalty, fluency_threshold, foreign_answers, response_nll,
                               uses_foreign_anchor)
 from dareu.rl.kl import full_kl, kl_estimate, token_full_kl
@@ -27,7 +28,9 @@ __all__ = [
     "uses_foreign_anchor",
     "full_kl",
     "gae",
+    "finished_groups",
     "group_advantages",
+    "let_go",
     "kl_estimate",
     "kl_shaped_rewards",
     "last_valid_index",

@@ -260,6 +260,18 @@ def test_absolute_advantage_pushes_groups_without_spread_until_the_mass_is_gone(
     assert rows[0]["advantage_abs"] == pytest.approx(2 * mass, rel=1e-4)
 
 
+@pytest.mark.parametrize("mass", [1.0, 0.01])
+def test_let_go_stops_pushing_prompts_whose_answers_are_no_longer_attributed(base, mass):
+    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0.05"]
+    rows = fit(make(base, quiet, reward=FullMass(mass)), steps=1)
+    done = mass <= 0.05
+    assert rows[0]["let_go"] == (1.0 if done else 0.0)
+    # the absolute push (w · mass) stays on memorised groups and is gone from finished ones
+    assert rows[0]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if done
+                                        else pytest.approx(mass, rel=1e-4))
+    assert "let_go" not in fit(make(base, quiet[:2], reward=FullMass(mass)), steps=1)[0]
+
+
 def test_unlearn_seed_changes_the_rollouts_not_the_rest_of_the_run(base):
     a, b = (load_config(None, TINY + [f"unlearn.seed={s}"]) for s in ("null", 7))
     assert a.unlearn.seed == a.run.seed == 0 and b.unlearn.seed == 7 and b.run.seed == 0
