@@ -126,11 +126,17 @@ class UnlearnConfig:
     A_i = A_group_i + w · r_i, with r = −mass − penalty ≤ 0 (0 = the best a response can score).
     A group whose G answers are all still attributed (masses ≈ 1, no spread: the group term is 0)
     is still pushed away from them, and this push fades as the mass reaches 0."""
-    let_go: float = 0.0
+    let_go: float = 0.05
     """grpo / rloo: the mass at which a prompt counts as de-attributed. A group whose mean reward is
     ≥ −let_go (mean forget mass ≤ let_go, and fluent) gets zero advantages: no group push, no
     absolute push. 0: off, every group is pushed until the last step. It reads the level of the
-    rewards, not their spread, so a memorised group (masses all ≈ 1) is still pushed in full."""
+    rewards, not their spread, so a memorised group (masses all ≈ 1) is still pushed in full.
+    In force only on a target that barely memorised its forget owners (`let_go_start_mass`)."""
+    let_go_start_mass: float = 0.5
+    """`let_go` is in force only when the mean forget mass of the first rollout (the target's own
+    samples) is below this (`dareu.modules.let_go`): notes 0.12–0.33 (letting go: +0.045 ToW),
+    TOFU tiny 0.92–0.98 and the quickstart 0.78–0.95 (there pushing on breaks memorised wording
+    the masked attributor cannot see). 1: always; 0: never."""
     fluency_weight: float = 1.0
     """Weight of the degenerate-text penalty in the reward: r = −mass − weight · penalty, where
     penalty ∈ [0, 1] rises with the response's per-token NLL under the reference (dareu.rl.fluency).
@@ -229,6 +235,8 @@ class UnlearnConfig:
         _check(self.absolute_advantage >= 0, "unlearn.absolute_advantage", self.absolute_advantage,
                ">= 0")
         _check(0 <= self.let_go < 1, "unlearn.let_go", self.let_go, "in [0, 1)")
+        _check(0 <= self.let_go_start_mass <= 1, "unlearn.let_go_start_mass", self.let_go_start_mass,
+               "in [0, 1]")
         _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
         _check(self.fluency_anchor in ("own", "foreign"), "unlearn.fluency_anchor",
                self.fluency_anchor, "own or foreign")

@@ -33,13 +33,14 @@ from dareu.errors import DareUError, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.fluency_guard import FluencyGuard
+from dareu.modules.let_go import LetGo
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.retain_distill import RetainDistill
 from dareu.modules.rollout import DistillBatch, Rollout
 from dareu.lm_split import LMSplit
-from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, finished_groups, gae,
-                      group_advantages, kl_estimate, kl_shaped_rewards, let_go, masked_mean,
-                      masked_whiten, response_mask, rloo_advantages)
+from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, gae, group_advantages,
+                      kl_estimate, kl_shaped_rewards, masked_mean, masked_whiten, response_mask,
+                      rloo_advantages)
 from dareu.rl.head import chunk_rows, head_logprobs
 from dareu.prefix import can_share_prefix, grouped_logits
 from dareu.sampling import attended_positions, keeps_logits, sample
@@ -91,6 +92,7 @@ class DareUModule(UnlearnMethod):
         self.retain_distill = RetainDistill(
             self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain],
             self._logits, lambda net: self._split(net), self._chunk, self.prompt_text)
+        self.let_go = LetGo(u.let_go, u.let_go_start_mass)
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -139,6 +141,7 @@ class DareUModule(UnlearnMethod):
         with self.policy.reference() as ref:
             ro.ref_logp = self._logp(ref, self._response_logits(ref, ro)[0], responses)
         self.fluency_guard.penalise(ro, self._logits, self._rank_mean)
+        self.let_go.observe(ro.forget_mass, self._rank_mean)
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
             feats, hidden = self._response_logits(self.policy.model, ro,
                                                   hidden=self.value_head is not None)
@@ -175,7 +178,7 @@ class DareUModule(UnlearnMethod):
         if u.absolute_advantage > 0:  # rewards are ≤ 0: pressure until the mass is gone
             ro.advantages = ro.advantages + u.absolute_advantage * ro.rewards
         if ro.group_size > 1:  # whole groups only (a minibatch of loose rows has none)
-            ro.advantages = let_go(ro.advantages, ro.rewards, ro.group_size, u.let_go)
+            ro.advantages = self.let_go.apply(ro.advantages, ro.rewards, ro.group_size)
 
     def _optimise(self, ro: Rollout, distill: list[DistillBatch], step: int) -> dict[str, Tensor]:
         u, n = self.cfg.unlearn, ro.sequences.shape[0]
@@ -348,9 +351,9 @@ class DareUModule(UnlearnMethod):
                    "response_len": ro.mask.sum(1).float().mean(),
                    "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
                    "advantage_abs": ro.advantages.abs().mean(), **stats}
-        done = self.cfg.unlearn.let_go
-        if done > 0 and ro.group_size > 1:  # the share of prompts no longer pushed
-            metrics["let_go"] = finished_groups(ro.rewards, ro.group_size, done).float().mean()
+        share = self.let_go.share(ro.rewards, ro.group_size) if ro.group_size > 1 else None
+        if share is not None:  # the share of prompts no longer pushed
+            metrics["let_go"] = share
         values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
         self.step_metrics = dict(zip(metrics, values.tolist()))
         if self.trainer.progress_bar_callback is not None:
@@ -400,13 +403,14 @@ class DareUModule(UnlearnMethod):
         checkpoint["state_dict"] = {k: v for k, v in state.items() if k in trainable}
         checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
                                **self.collapse_watch.state_dict(),
-                               **self.fluency_guard.state_dict()}
+                               **self.fluency_guard.state_dict(), **self.let_go.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("dareu", {})
         self.rollouts_done = int(state.get("rollouts_done", 0))
         self.collapse_watch.load_state_dict(state)
         self.fluency_guard.load_state_dict(state)
+        self.let_go.load_state_dict(state)
 
 
 def _disable_dropout(policy: nn.Module) -> None:

@@ -251,7 +251,7 @@ class FullMass(VowelReward):
 
 @pytest.mark.parametrize("mass", [1.0, 0.01])
 def test_absolute_advantage_pushes_groups_without_spread_until_the_mass_is_gone(base, mass):
-    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1"]
+    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0"]
     # the group term alone: equal rewards, zero advantages, no push
     rows = fit(make(base, quiet + ["unlearn.absolute_advantage=0"], reward=FullMass(mass)), steps=1)
     assert rows[0]["advantage_abs"] == pytest.approx(0.0, abs=1e-6)
@@ -263,13 +263,37 @@ def test_absolute_advantage_pushes_groups_without_spread_until_the_mass_is_gone(
 @pytest.mark.parametrize("mass", [1.0, 0.01])
 def test_let_go_stops_pushing_prompts_whose_answers_are_no_longer_attributed(base, mass):
     quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0.05"]
-    rows = fit(make(base, quiet, reward=FullMass(mass)), steps=1)
+    always = quiet + ["unlearn.let_go_start_mass=1"]  # whatever the target memorised
+    rows = fit(make(base, always, reward=FullMass(mass)), steps=1)
     done = mass <= 0.05
     assert rows[0]["let_go"] == (1.0 if done else 0.0)
-    # the absolute push (w · mass) stays on memorised groups and is gone from finished ones
+    # the absolute push (w · mass) stays on attributed groups and is gone from finished ones
     assert rows[0]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if done
                                         else pytest.approx(mass, rel=1e-4))
-    assert "let_go" not in fit(make(base, quiet[:2], reward=FullMass(mass)), steps=1)[0]
+    off = fit(make(base, quiet[:2] + ["unlearn.let_go=0"], reward=FullMass(mass)), steps=1)[0]
+    assert "let_go" not in off and off["advantage_abs"] == pytest.approx(mass, rel=1e-4)
+
+
+@pytest.mark.parametrize("start_mass,in_force", [(0.9, False), (0.3, True)])
+def test_let_go_is_in_force_only_on_a_barely_memorised_target(base, start_mass, in_force):
+    # the first rollout's mean mass decides once: 0.9 (memorised) keeps pushing after the mass is
+    # gone, 0.3 (barely memorised) lets go
+    class Falling(FullMass):
+        def forget_mass(self, prompts, responses):
+            self.reads = getattr(self, "reads", 0) + 1
+            # rewards() and forget_mass() each read it once per rollout
+            return torch.full((len(responses),), start_mass if self.reads <= 2 else 0.01)
+
+    module = make(base, ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0.05",
+                         "unlearn.let_go_start_mass=0.5"], reward=Falling())
+    rows = fit(module, steps=2)
+    assert module.let_go.start_mass == pytest.approx(start_mass)
+    assert ("let_go" in rows[1]) == in_force
+    assert rows[1]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if in_force
+                                        else pytest.approx(0.01, rel=1e-4))
+    resumed = make(base, ["unlearn.let_go=0.05"], reward=Falling())
+    resumed.on_load_checkpoint({"dareu": module.let_go.state_dict()})  # the rule survives a resume
+    assert resumed.let_go.start_mass == pytest.approx(start_mass)
 
 
 def test_unlearn_seed_changes_the_rollouts_not_the_rest_of_the_run(base):
