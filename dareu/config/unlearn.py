@@ -131,7 +131,8 @@ class UnlearnConfig:
     ≥ −let_go (mean forget mass ≤ let_go, and fluent) gets zero advantages: no group push, no
     absolute push. 0: off, every group is pushed until the last step. It reads the level of the
     rewards, not their spread, so a memorised group (masses all ≈ 1) is still pushed in full.
-    In force only on a target that barely memorised its forget owners (`let_go_start_mass`)."""
+    In force only on a target that barely memorised its forget owners (`let_go_start_mass`);
+    never under ppo, whose per-token GAE advantages have no groups."""
     let_go_start_mass: float = 0.5
     """`let_go` is in force only when the mean forget mass of the first rollout (the target's own
     samples) is below this (`dareu.modules.let_go`): notes 0.12–0.33 (letting go: +0.045 ToW),

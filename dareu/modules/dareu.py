@@ -92,7 +92,8 @@ class DareUModule(UnlearnMethod):
         self.retain_distill = RetainDistill(
             self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain],
             self._logits, lambda net: self._split(net), self._chunk, self.prompt_text)
-        self.let_go = LetGo(u.let_go, u.let_go_start_mass)
+        # ppo's advantages come per token from GAE, with no groups to let go of
+        self.let_go = LetGo(u.let_go if u.algorithm != "ppo" else 0.0, u.let_go_start_mass)
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod

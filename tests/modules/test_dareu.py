@@ -292,6 +292,7 @@ def test_let_go_is_in_force_only_on_a_barely_memorised_target(base, start_mass, 
     assert rows[1]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if in_force
                                         else pytest.approx(0.01, rel=1e-4))
     resumed = make(base, ["unlearn.let_go=0.05"], reward=Falling())
+    assert make(base, ["unlearn.algorithm=ppo"]).let_go.level == 0  # ppo: no groups, never in force
     resumed.on_load_checkpoint({"dareu": module.let_go.state_dict()})  # the rule survives a resume
     assert resumed.let_go.start_mass == pytest.approx(start_mass)
 
