@@ -55,8 +55,10 @@ def let_go(advantages: Tensor, rewards: Tensor, group_size: int, done: float) ->
 
 def finished_groups(rewards: Tensor, group_size: int, done: float) -> Tensor:
     """Which groups `let_go` stops pushing: mean reward ≥ −done; rewards (N,) -> (N/G,) bool."""
-    return _groups(rewards, group_size).mean(dim=1) >= -done if done > 0 else \
-        torch.zeros(rewards.shape[0] // group_size, dtype=torch.bool, device=rewards.device)
+    means = _groups(rewards, group_size).mean(dim=1)  # (N/G,)
+    if done <= 0:  # off: not even a group of perfect rewards (mean 0 ≥ −0) is let go
+        return torch.zeros_like(means, dtype=torch.bool)
+    return means >= -done
 
 
 def rloo_advantages(rewards: Tensor, group_size: int) -> Tensor:
