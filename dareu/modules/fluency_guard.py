@@ -9,18 +9,15 @@ and the judge whose NLL it reads, the reference unless `set_judge` gave another 
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from dareu.config import Config
-from dareu.modules.rollout import Rollout
+from dareu.modules.rollout import Logits, RankMean, Rollout
 from dareu.rl import (fluency_penalty, fluency_threshold, foreign_answers, response_nll, token_logprobs,
                       uses_foreign_anchor)
-
-Logits = Callable[[nn.Module, Tensor, Tensor, int], tuple[Tensor, Any]]
-"""(net, ids, attention mask, n) -> logits predicting the last n tokens (B, n, V), and anything."""
 
 
 class FluencyGuard:
@@ -41,7 +38,7 @@ class FluencyGuard:
         """Judge fluency under `judge` instead of the reference, frozen and in eval mode."""
         self.judge = judge.eval().requires_grad_(False)
 
-    def penalise(self, ro: Rollout, logits: Logits, rank_mean: Callable[[Tensor], Tensor]) -> None:
+    def penalise(self, ro: Rollout, logits: Logits, rank_mean: RankMean) -> None:
         """Set `ro.penalty` (N,) and charge it to `ro.rewards`: the full penalty for responses
         under min_response_tokens. On the first call τ is measured on the anchor, the mean over
         ranks (`rank_mean`) so that every rank judges on the same scale. `logits`: the forward

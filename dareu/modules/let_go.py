@@ -13,10 +13,11 @@ over ranks, and checkpointed.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from torch import Tensor
 
+from dareu.modules.rollout import RankMean
 from dareu.rl import finished_groups, let_go
 
 
@@ -27,7 +28,7 @@ class LetGo:
         self.level, self.start_below = level, start_below
         self.start_mass: float | None = None  # mean forget mass of the first rollout
 
-    def observe(self, forget_mass: Tensor, rank_mean: Callable[[Tensor], Tensor]) -> None:
+    def observe(self, forget_mass: Tensor, rank_mean: RankMean) -> None:
         """Record the first rollout's mean forget mass (later calls change nothing)."""
         if self.start_mass is None:
             self.start_mass = float(rank_mean(forget_mass.float().mean()))

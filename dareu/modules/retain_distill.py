@@ -11,7 +11,7 @@ positions exactly as `generate` did and enter a sharded model through its root u
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -20,18 +20,14 @@ from dareu.config import Config
 from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import SeededCycle
 from dareu.generation import encode_prompts
-from dareu.modules.rollout import DistillBatch
+from dareu.modules.rollout import DistillBatch, Logits, RankMean
 from dareu.rl import response_mask
 from dareu.rl.head import head_full_kl
 
-Logits = Callable[[nn.Module, Tensor, Tensor, int], tuple[Tensor, Any]]
-"""(net, ids, attention mask, n) -> what the head takes for the last n tokens (B, n, F), and anything."""
 Split = Callable[[nn.Module], tuple[nn.Module, nn.Module]]
 """net -> (body, head): `dareu.lm_split.LMSplit` as the module holds it now."""
 Sample = Callable[[dict[str, Tensor], int, int, int], Tensor]
 """(encoded prompts, per prompt, step, stream) -> sampled sequences (B·per_prompt, Tp + R)."""
-Reduce = Callable[[Tensor], Tensor]
-"""A count averaged over the data-parallel ranks (itself on one)."""
 
 
 class RetainDistill:
@@ -77,7 +73,7 @@ class RetainDistill:
             feats, _ = self.logits(self.split(ref)[0], ids, att, ids.shape[1] - 1)  # (B, T-1, F)
         return DistillBatch(ids, att, mask, feats[mask])  # the counted tokens only: (M, F)
 
-    def kl(self, d: DistillBatch, rank_mean: Reduce) -> Tensor:
+    def kl(self, d: DistillBatch, rank_mean: RankMean) -> Tensor:
         """KL(reference ‖ policy), exact over the vocabulary, averaged over the retain tokens of
         the global batch: under DDP (gradients averaged over ranks) divided by the ranks' mean
         count. The reference's head is used outside its context: the split holds only when the

@@ -1,11 +1,19 @@
 """What one DareU step carries from sampling to the updates: the rollout (responses, rewards,
-log-probs, advantages) and the retain-side distillation batches, row-aligned tensors each."""
+log-probs, advantages) and the retain-side distillation batches, row-aligned tensors each; and the
+module's plumbing its helpers (fluency guard, retain distillation, let-go) borrow."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any, Callable
 
-from torch import Tensor
+from torch import Tensor, nn
+
+Logits = Callable[[nn.Module, Tensor, Tensor, int], tuple[Tensor, Any]]
+"""(net, ids, attention mask, n) -> what the head takes for the last n tokens (B, n, F: logits, or
+the body's last hidden states), and anything; positions numbered as `generate` numbered them."""
+RankMean = Callable[[Tensor], Tensor]
+"""A tensor averaged over the data-parallel ranks (itself on one)."""
 
 
 @dataclass
