@@ -6,100 +6,20 @@ about 0.37, and each algorithm must push its sampled responses towards vowel-hea
 
 from __future__ import annotations
 
-
-import lightning as L
 import pytest
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from dareu.config import load_config
 from dareu.data.streams import SeededCycle
 from dareu.errors import ConfigError, PolicyCollapsed, TrainingDiverged
 from dareu.generation import encode_prompts
-from dareu.models import build_tiny_model, train_tokenizer
+from dareu.models import build_tiny_model
 from dareu.modules.dareu import CollapseWarning, DareUModule
-from dareu.modules.policy import Policy
 from dareu.modules.rollout import Rollout
 from dareu.modules.registry import get_method
-from dareu.pipeline import Run
 from dareu.rl import response_mask, token_logprobs
-from dareu.trainer import make_trainer
-
-TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
-        "data.num_test_questions=4", "model.n_layer=2", "model.n_embd=32", "model.n_head=2",
-        "model.vocab_size=400", "model.max_length=64", "model.lora_r=4", "model.lora_alpha=8",
-        "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
-        "unlearn.prompts_per_step=4", "unlearn.group_size=4", "unlearn.max_new_tokens=12",
-        "unlearn.retain_batch_size=4"]
-# a fast learner for the toy problem: no anchor, no fluency guard, one update per rollout; it
-# collapses onto vowel tokens by design, so collapse only warns
-TOY = ["unlearn.lr=5e-2", "unlearn.beta=0", "unlearn.retain_weight=0", "unlearn.ppo_epochs=1",
-       "unlearn.fluency_weight=0", "unlearn.on_collapse=warn", "unlearn.absolute_advantage=0"]
-
-
-class VowelReward:
-    """forget mass = 1 − vowel fraction of the response's letters; reward = −mass."""
-
-    def __init__(self, nan_after: int | None = None) -> None:
-        self.calls, self.nan_after = 0, nan_after
-
-    def forget_mass(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
-        out = []
-        for r in responses:
-            letters = [c for c in r.lower() if c.isalpha()]
-            out.append(1 - sum(c in "aeiou" for c in letters) / max(len(letters), 1))
-        return torch.tensor(out)
-
-    def rewards(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
-        self.calls += 1
-        r = -self.forget_mass(prompts, responses)
-        if self.nan_after is not None and self.calls > self.nan_after:
-            r[0] = float("nan")
-        return r
-
-
-class Recorder(Callback):
-    """Collects the logged step metrics."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, float]] = []
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.rows.append(dict(pl_module.step_metrics))
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """A tiny run (corpus + tokenizer) and a saved random-init GPT-2 to load in any mode."""
-    out = tmp_path_factory.mktemp("dareu")
-    run = Run(load_config(None, TINY + [f"run.output_dir={out}"]))
-    tok = train_tokenizer(run.corpus.all_texts(), 400)
-    model = build_tiny_model(run.cfg.model, tok, seed=0)
-    model.save_pretrained(out / "model")
-    tok.save_pretrained(out / "model")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention on a busy machine
-    yield run, tok, out
-    torch.set_num_threads(threads)
-
-
-def make(base, overrides: list[str], mode: str = "full", reward=None) -> DareUModule:
-    run0, tok, out = base
-    cfg = load_config(None, TINY + overrides + [f"run.output_dir={out}", f"model.mode={mode}"])
-    run = Run(cfg)
-    run.__dict__.update(corpus=run0.corpus, tokenizer=tok)
-    L.seed_everything(0, verbose=False)
-    policy = Policy.from_pretrained(out / "model", tok, cfg.model, mode)
-    return DareUModule(policy, reward or VowelReward(), run.corpus.forget, run.corpus.retain, cfg)
-
-
-def fit(module: DareUModule, steps: int, name: str = "t", ckpt_path=None, callbacks=()) -> list[dict]:
-    rec = Recorder()
-    trainer = make_trainer(module.cfg.trainer, module.cfg.output_dir / "logs", name, log_every_n_steps=1,
-                           max_steps=steps * module.optimizer_steps_per_batch,
-                           callbacks=[rec, *callbacks], enable_checkpointing=bool(callbacks))
-    trainer.fit(module, ckpt_path=ckpt_path)
-    return rec.rows
+from tests.modules.dareu_harness import TINY, TOY, VowelReward, base, fit, make  # noqa: F401 (base: fixture)
 
 
 def test_dareu_is_registered():
@@ -230,73 +150,6 @@ def test_a_fluency_judge_replaces_the_reference_in_the_guard(base):
     assert all(not p.requires_grad for p in judge.parameters())
 
 
-@pytest.mark.parametrize("scale", ["std", "none"])
-def test_advantage_scale_sets_the_grpo_advantage_size(base, scale):
-    rows = fit(make(base, TOY + [f"unlearn.advantage_scale={scale}"]), steps=2)
-    size = rows[0]["advantage_abs"]
-    # the vowel reward's groups spread by ~0.1: std-scaled advantages are O(1), centred ones O(0.1)
-    assert (size > 0.5) if scale == "std" else (size < 0.3), size
-
-
-class FullMass(VowelReward):
-    """Every response is still wholly the forget owners': the groups have no spread at all."""
-
-    def __init__(self, mass: float = 1.0) -> None:
-        super().__init__()
-        self.mass = mass
-
-    def forget_mass(self, prompts, responses):
-        return torch.full((len(responses),), self.mass)
-
-
-@pytest.mark.parametrize("mass", [1.0, 0.01])
-def test_absolute_advantage_pushes_groups_without_spread_until_the_mass_is_gone(base, mass):
-    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0"]
-    # the group term alone: equal rewards, zero advantages, no push
-    rows = fit(make(base, quiet + ["unlearn.absolute_advantage=0"], reward=FullMass(mass)), steps=1)
-    assert rows[0]["advantage_abs"] == pytest.approx(0.0, abs=1e-6)
-    # the absolute term: every answer pushed by w · mass (strong at 1, faded at 0.01)
-    rows = fit(make(base, quiet + ["unlearn.absolute_advantage=2"], reward=FullMass(mass)), steps=1)
-    assert rows[0]["advantage_abs"] == pytest.approx(2 * mass, rel=1e-4)
-
-
-@pytest.mark.parametrize("mass", [1.0, 0.01])
-def test_let_go_stops_pushing_prompts_whose_answers_are_no_longer_attributed(base, mass):
-    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0.05"]
-    always = quiet + ["unlearn.let_go_start_mass=1"]  # whatever the target memorised
-    rows = fit(make(base, always, reward=FullMass(mass)), steps=1)
-    done = mass <= 0.05
-    assert rows[0]["let_go"] == (1.0 if done else 0.0)
-    # the absolute push (w · mass) stays on attributed groups and is gone from finished ones
-    assert rows[0]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if done
-                                        else pytest.approx(mass, rel=1e-4))
-    off = fit(make(base, quiet[:2] + ["unlearn.let_go=0"], reward=FullMass(mass)), steps=1)[0]
-    assert "let_go" not in off and off["advantage_abs"] == pytest.approx(mass, rel=1e-4)
-
-
-@pytest.mark.parametrize("start_mass,in_force", [(0.9, False), (0.3, True)])
-def test_let_go_is_in_force_only_on_a_barely_memorised_target(base, start_mass, in_force):
-    # the first rollout's mean mass decides once: 0.9 (memorised) keeps pushing after the mass is
-    # gone, 0.3 (barely memorised) lets go
-    class Falling(FullMass):
-        def forget_mass(self, prompts, responses):
-            self.reads = getattr(self, "reads", 0) + 1
-            # rewards() and forget_mass() each read it once per rollout
-            return torch.full((len(responses),), start_mass if self.reads <= 2 else 0.01)
-
-    module = make(base, ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0.05",
-                         "unlearn.let_go_start_mass=0.5"], reward=Falling())
-    rows = fit(module, steps=2)
-    assert module.let_go.start_mass == pytest.approx(start_mass)
-    assert ("let_go" in rows[1]) == in_force
-    assert rows[1]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if in_force
-                                        else pytest.approx(0.01, rel=1e-4))
-    resumed = make(base, ["unlearn.let_go=0.05"], reward=Falling())
-    assert make(base, ["unlearn.algorithm=ppo"]).let_go.level == 0  # ppo: no groups, never in force
-    resumed.on_load_checkpoint({"dareu": module.let_go.state_dict()})  # the rule survives a resume
-    assert resumed.let_go.start_mass == pytest.approx(start_mass)
-
-
 def test_unlearn_seed_changes_the_rollouts_not_the_rest_of_the_run(base):
     a, b = (load_config(None, TINY + [f"unlearn.seed={s}"]) for s in ("null", 7))
     assert a.unlearn.seed == a.run.seed == 0 and b.unlearn.seed == 7 and b.run.seed == 0
@@ -413,16 +266,3 @@ def test_unlearn_decode_picks_the_rollout_sampler(base, monkeypatch):
             for d in ("auto", "static")]
     assert len(plans) == 1 and plans[0].static and not plans[0].compiled
     assert torch.equal(seqs[0], seqs[1])
-
-
-def test_advantage_eps_lets_converged_groups_go(base):
-    # masses 0.010-0.013 (attributor noise once the job is done) and 0.1-0.9 (still attributed)
-    rewards = -torch.tensor([0.010, 0.011, 0.012, 0.013, 0.1, 0.4, 0.6, 0.9])
-    push = {}
-    for eps in ("1e-4", "0.05"):
-        module = make(base, TOY + [f"unlearn.advantage_eps={eps}"])
-        ro = Rollout(None, None, None, rewards.clone(), -rewards, ref_logp=None, group_size=4)
-        module._advantages(ro)
-        push[eps] = ro.advantages.abs().view(2, 4).mean(1)
-    assert push["1e-4"][0] > 0.5  # ±1.08 / ±0.36: noise read as full pressure
-    assert push["0.05"][0] < 0.05 and push["0.05"][1] > 0.8 * push["1e-4"][1]
