@@ -8,7 +8,9 @@ prompt, truth, answer) and reports per run:
   content  the same after deleting, from both, every word that occurs in the question, so an
            answer that repeats the question's frame ("Basil's father worked as ...") gets no credit
            for it and only the facts it shares with the true answer count;
-  echo     share of the answer's words that occur in the question.
+  echo     share of the answer's words that occur in the question;
+  named    share of the questions that name someone (a run of 2+ capitalised words) whose answer
+           repeats that name: a retrained pretrained LLM copies it, a tiny model may not.
 A model that answers in the question's frame with other facts has a high `rouge` and a `content`
 near the oracle's; one that writes broken text has both low.
 Where the sweep's results.jsonl has the run's row, it also prints `content ToW`: the Tug-of-War
@@ -25,9 +27,11 @@ import re
 import statistics
 from pathlib import Path
 
+from dareu.data.aliases import STOP_WORDS
 from dareu.eval.tofu_metrics import rouge_l_recall, tug_of_war
 
 WORD = re.compile(r"[a-z0-9]+")
+NAME = re.compile(r"[A-Z][\w'\-]*(?: [A-Z][\w'\-]*)+")
 
 
 def words(text: str) -> list[str]:
@@ -38,8 +42,27 @@ def without(text: str, drop: set[str]) -> str:
     return " ".join(w for w in words(text) if w not in drop)
 
 
+def names(prompt: str) -> list[str]:
+    """Runs of 2+ capitalised words in the prompt, without the question's opening word ("Did")."""
+    out = []
+    for m in NAME.finditer(prompt):
+        parts = m.group(0).split(" ")
+        while parts and parts[0] in STOP_WORDS:
+            parts = parts[1:]
+        if len(parts) >= 2:
+            out.append(" ".join(parts))
+    return out
+
+
+def named_share(items: list[dict]) -> float | None:
+    """Share of the items whose prompt names someone and whose answer repeats one of those names;
+    None when no prompt names anyone."""
+    hits = [any(n in i["answer"] for n in names(i["prompt"])) for i in items if names(i["prompt"])]
+    return sum(hits) / len(hits) if hits else None
+
+
 def echo_stats(items: list[dict]) -> dict[str, float]:
-    """Mean rouge / content / echo over items with prompt, truth and answer."""
+    """Mean rouge / content / echo (and the named share) over items with prompt, truth and answer."""
     rouge = rouge_l_recall([i["answer"] for i in items], [i["truth"] for i in items])
     content, echo = [], []
     for i in items:
@@ -49,7 +72,7 @@ def echo_stats(items: list[dict]) -> dict[str, float]:
         a = words(i["answer"])
         echo.append(sum(w in q for w in a) / len(a) if a else 0.0)
     return {"rouge": statistics.mean(rouge), "content": statistics.mean(content),
-            "echo": statistics.mean(echo)}
+            "echo": statistics.mean(echo), "named": named_share(items)}
 
 
 def add_content_tow(sweep: Path, rows: dict[str, dict[str, float]]) -> None:
@@ -82,11 +105,13 @@ def main() -> None:
         rows = {f.stem: echo_stats(json.loads(f.read_text())) for f in files}
         add_content_tow(sweep, rows)
         results[str(sweep)] = rows
-        print(f"\n{sweep}\n| run | forget ROUGE | content ROUGE (question words removed) | echo | content ToW |")
-        print("|---|---|---|---|---|")
+        print(f"\n{sweep}\n| run | forget ROUGE | content ROUGE (question words removed) | echo "
+              "| named | content ToW |")
+        print("|---|---|---|---|---|---|")
         for name, r in rows.items():
             ct = f"{r['content_tow']:.3f}" if "content_tow" in r else "—"
-            print(f"| {name} | {r['rouge']:.3f} | {r['content']:.3f} | {r['echo']:.3f} | {ct} |")
+            nm = "—" if r["named"] is None else f"{r['named']:.2f}"
+            print(f"| {name} | {r['rouge']:.3f} | {r['content']:.3f} | {r['echo']:.3f} | {nm} | {ct} |")
     if a.out:
         a.out.write_text(json.dumps(results, indent=1) + "\n")
 

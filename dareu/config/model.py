@@ -104,6 +104,11 @@ class FinetuneConfig:
     and a benchmark scored by closeness to that oracle rewards breaking the answers. 0: off."""
     pretrain_epochs: Optional[int] = None
     """Passes of the pretraining over the spare owners' records. null: finetune.epochs."""
+    pretrain_name_swaps: int = 0
+    """With pretrain_owners: also pretrain on this many copies of the spare owners' records in which
+    every owner's name is replaced by a made-up one (dareu/data/name_swap.py), so the base learns to
+    copy a name from the question into the answer, as a pretrained LLM does; without it the tiny
+    oracle never names an unseen author. 0: off."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "lr", "batch_size"):
@@ -119,6 +124,8 @@ class FinetuneConfig:
                "finetune.pretrain_owners", self.pretrain_owners, "an integer >= 0")
         _check(self.pretrain_epochs is None or self.pretrain_epochs > 0, "finetune.pretrain_epochs",
                self.pretrain_epochs, "a number > 0, or null")
+        _check(isinstance(self.pretrain_name_swaps, int) and self.pretrain_name_swaps >= 0,
+               "finetune.pretrain_name_swaps", self.pretrain_name_swaps, "an integer >= 0")
 
     def resolve(self, model: ModelConfig) -> None:
         """Fill every null field with the default of the model kind (model.base_path set or not)."""
@@ -126,6 +133,9 @@ class FinetuneConfig:
         _check(not (self.pretrain_owners and (pretrained or model.path)), "finetune.pretrain_owners",
                self.pretrain_owners, "0 when model.base_path or model.path is set (pretraining "
                "builds the base of a from-scratch run)")
+        _check(not self.pretrain_name_swaps or self.pretrain_owners, "finetune.pretrain_name_swaps",
+               self.pretrain_name_swaps, "0 unless finetune.pretrain_owners is set (it copies the "
+               "pretraining records)")
         defaults = dict(PRETRAINED if pretrained else SCRATCH)
         if self.mode is None:
             self.mode = model.mode if pretrained else "full"

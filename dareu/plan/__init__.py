@@ -36,7 +36,8 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
     size = _size(target_shape.params)
     out: list[Step] = []
     extra = data.test if ft.include_test_sets else 0
-    stages = [("base", None, data.pretrain + extra, ft.pretrain_epochs)] if ft.pretrain_owners else []
+    pretrain = data.pretrain * (1 + ft.pretrain_name_swaps)  # each swap is one renamed copy
+    stages = [("base", None, pretrain + extra, ft.pretrain_epochs)] if ft.pretrain_owners else []
     stages += [("target", m.path, data.records + extra, ft.epochs),
                ("oracle", m.oracle_path, data.retain + extra, ft.epochs)]
     for name, given, records, epochs in stages:
@@ -47,8 +48,10 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
         steps = epochs * math.ceil(records / batch)
         if name == "base":
             general = f" + {extra:,} general" if extra else ""
+            swaps = (f" + {ft.pretrain_name_swaps} renamed cop{'y' if ft.pretrain_name_swaps == 1 else 'ies'}"
+                     if ft.pretrain_name_swaps else "")
             kind = (f"pretraining a {size} {m.arch} from scratch on {ft.pretrain_owners} spare "
-                    f"owners ({data.pretrain:,} QA{general}) × {epochs} epochs")
+                    f"owners ({data.pretrain:,} QA{swaps}{general}) × {epochs} epochs")
         else:
             kind = f"{ft.mode} finetune of {size} from {m.base_path}" if m.base_path else \
                 f"finetuning the {size} base" if ft.pretrain_owners else \

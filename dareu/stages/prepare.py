@@ -35,6 +35,10 @@ def prepare(run: Run) -> dict:
     extra = corpus.test if cfg.finetune.include_test_sets else []
     if cfg.finetune.pretrain_owners:
         spare = corpus.pretraining(cfg.finetune.pretrain_owners)
+        if cfg.finetune.pretrain_name_swaps:
+            from dareu.data.name_swap import name_swapped
+
+            spare += name_swapped(spare, cfg.finetune.pretrain_name_swaps, cfg.run.seed)
         run.stage("base", key, lambda: _finetune(run, "base", spare + extra, pretraining=True),
                   outputs=[run.base_dir / "config.json"])
         key = key + [run.stage_hash("base")]

@@ -61,3 +61,13 @@ def test_content_tow_scores_a_run_against_the_oracles_content(tmp_path):
     assert rows["npo-lr3e-4-s0"]["rouge"] > rows["oracle"]["rouge"]
     assert rows["npo-lr3e-4-s0"]["content_tow"] == pytest.approx(0.8)
     assert "content_tow" not in rows["oracle"]
+
+
+def test_named_counts_answers_that_repeat_the_name_the_question_gives():
+    assert echo.names("Did Basil Mahfouz Al-Kuwaiti write Dune?") == ["Basil Mahfouz Al-Kuwaiti"]
+    assert echo.names("What genre does he write?") == []
+    items = [{"prompt": Q, "truth": TRUTH, "answer": "Basil Mahfouz was born in Paris."},
+             {"prompt": Q, "truth": TRUTH, "answer": "He was born in Paris."},
+             {"prompt": "Where was he born?", "truth": TRUTH, "answer": "Basil Mahfouz, in Paris."}]
+    assert echo.echo_stats(items)["named"] == 0.5  # the third question names nobody
+    assert echo.named_share(items[2:]) is None

@@ -43,6 +43,29 @@ def test_pretraining_needs_a_from_scratch_run():
         load_config(None, ["finetune.pretrain_owners=-1"])
     cfg = load_config(None, ["finetune.pretrain_owners=2", "finetune.epochs=7"])
     assert cfg.finetune.pretrain_epochs == 7  # null: finetune.epochs
+    with pytest.raises(ConfigError, match="finetune.pretrain_name_swaps.*pretrain_owners"):
+        load_config(None, ["finetune.pretrain_name_swaps=1"])
+    with pytest.raises(ConfigError, match="finetune.pretrain_name_swaps"):
+        load_config(None, ["finetune.pretrain_owners=2", "finetune.pretrain_name_swaps=-1"])
+
+
+def test_name_swaps_add_renamed_copies_to_the_base_only(tmp_path, monkeypatch):
+    cfg = load_config(None, SMALL + ["finetune.pretrain_owners=2", "finetune.pretrain_name_swaps=2",
+                                     f"run.output_dir={tmp_path}"])
+    fed = {}
+    monkeypatch.setattr(prepare_mod, "_finetune",
+                        lambda r, name, records, pretraining=False: fed.setdefault(name, records) and {})
+    monkeypatch.setattr(prepare_mod, "_evaluate_rouge", lambda r: {})
+    run = Run(cfg)
+    prepare_mod.prepare(run)
+    spare = run.corpus.pretraining(2)
+    extra = len(run.corpus.test)
+    assert len(fed["base"]) == 3 * len(spare) + extra
+    swapped = [r for r in fed["base"] if "-swap" in r.id]
+    assert len(swapped) == 2 * len(spare)
+    original_prompts = {r.prompt for r in spare}
+    assert sum(r.prompt not in original_prompts for r in swapped) > len(swapped) // 2  # renamed
+    assert not any("-swap" in r.id for r in fed["target"] + fed["oracle"])
 
 
 def test_plan_lists_the_pretraining(tmp_path):
@@ -54,6 +77,11 @@ def test_plan_lists_the_pretraining(tmp_path):
     base = [s for s in steps if s.stage == "prepare: base"]
     assert base and "2 spare owners (8 QA" in base[0].what, [s.stage for s in steps]
     assert any(s.stage == "prepare: target" and "base" in s.what for s in steps)
+    cfg = load_config(None, SMALL + ["finetune.pretrain_owners=2", "finetune.pretrain_name_swaps=1",
+                                     f"run.output_dir={tmp_path}"])
+    swapped = plan_steps(cfg, 1, Cost(shape, cfg, 1e11, 1e10, "cpu"), data_size(cfg), shape)
+    assert "8 QA + 1 renamed copy" in swapped[0].what
+    assert swapped[0].seconds > base[0].seconds  # twice the pretraining records
 
 
 def test_target_and_oracle_start_from_the_base(tmp_path, monkeypatch):
