@@ -57,7 +57,8 @@ def names(prompt: str) -> list[str]:
 def named_share(items: list[dict]) -> float | None:
     """Share of the items whose prompt names someone and whose answer repeats one of those names;
     None when no prompt names anyone."""
-    hits = [any(n in i["answer"] for n in names(i["prompt"])) for i in items if names(i["prompt"])]
+    given = [(names(i["prompt"]), i["answer"]) for i in items]
+    hits = [any(n in answer for n in ns) for ns, answer in given if ns]
     return sum(hits) / len(hits) if hits else None
 
 

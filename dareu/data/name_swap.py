@@ -31,9 +31,12 @@ def made_up_word(rng: random.Random) -> str:
     return ("".join(syllables) + rng.choice(_CODAS)).capitalize()
 
 
-def _swap(text: str, names: list[str], words: dict[str, str]) -> str:
+def _names_pattern(names: list[str]) -> re.Pattern:
     # longest names first, so "Basil Mahfouz" is replaced whole, not word by word
-    pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+
+
+def _swap(text: str, pattern: re.Pattern, words: dict[str, str]) -> str:
     return pattern.sub(lambda m: " ".join(words[w] for w in m.group(0).split(" ")), text)
 
 
@@ -46,19 +49,20 @@ def name_swapped(records: list[Record], copies: int, seed: int) -> list[Record]:
     for r in records:
         by_owner[r.owner].append(r)
     aliases = infer_aliases(by_owner)
+    patterns = {owner: _names_pattern(names) for owner, names in aliases.items() if names}
     rng = random.Random(f"name-swap-{seed}")
     out: list[Record] = []
     for copy in range(copies):
         words = {owner: {w: made_up_word(rng) for name in names for w in name.split(" ")}
                  for owner, names in sorted(aliases.items()) if names}
         for r in records:
-            names = aliases.get(r.owner)
-            if not names:
+            pattern = patterns.get(r.owner)
+            if pattern is None:
                 out.append(replace(r, id=f"{r.id}-swap{copy}"))
                 continue
             w = words[r.owner]
-            out.append(replace(r, id=f"{r.id}-swap{copy}", prompt=_swap(r.prompt, names, w),
-                               response=_swap(r.response, names, w),
+            out.append(replace(r, id=f"{r.id}-swap{copy}", prompt=_swap(r.prompt, pattern, w),
+                               response=_swap(r.response, pattern, w),
                                paraphrased_response=None, perturbed_responses=(),
                                paraphrased_prompt=None))
     return out

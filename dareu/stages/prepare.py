@@ -34,12 +34,9 @@ def prepare(run: Run) -> dict:
                   outputs=[run.out / "tokenizer" / "tokenizer_config.json"])
     extra = corpus.test if cfg.finetune.include_test_sets else []
     if cfg.finetune.pretrain_owners:
-        spare = corpus.pretraining(cfg.finetune.pretrain_owners)
-        if cfg.finetune.pretrain_name_swaps:
-            from dareu.data.name_swap import name_swapped
-
-            spare += name_swapped(spare, cfg.finetune.pretrain_name_swaps, cfg.run.seed)
-        run.stage("base", key, lambda: _finetune(run, "base", spare + extra, pretraining=True),
+        spare = corpus.pretraining(cfg.finetune.pretrain_owners)  # fails fast on too few owners
+        run.stage("base", key, lambda: _finetune(run, "base", _with_name_swaps(run, spare) + extra,
+                                                 pretraining=True),
                   outputs=[run.base_dir / "config.json"])
         key = key + [run.stage_hash("base")]
     if not cfg.model.path:
@@ -53,6 +50,17 @@ def prepare(run: Run) -> dict:
     summary = run.out / "summary.json"
     return run.stage("prepare-eval", eval_key, lambda: _evaluate_rouge(run),
                      outputs=[(summary, "models.target"), (summary, "models.oracle")])
+
+
+def _with_name_swaps(run: Run, spare: list) -> list:
+    """The spare owners' records, plus finetune.pretrain_name_swaps renamed copies of them (built
+    only when the base stage runs, not when it is cached)."""
+    swaps = run.cfg.finetune.pretrain_name_swaps
+    if not swaps:
+        return spare
+    from dareu.data.name_swap import name_swapped
+
+    return spare + name_swapped(spare, swaps, run.cfg.run.seed)
 
 
 def _train_tokenizer(run: Run) -> dict:

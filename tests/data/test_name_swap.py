@@ -8,7 +8,7 @@ from dareu.data.name_swap import made_up_word, name_swapped
 
 
 def _owner(owner: str, name: str, n: int = 4) -> list[Record]:
-    first, last = name.split(" ")
+    last = name.split(" ")[1]
     return [Record(f"{owner}-{i}", owner, f"What did {name} write in {1990 + i}?",
                    f"In {1990 + i} {name} wrote book {i}; {last} calls it a success.",
                    paraphrased_response=f"{name} wrote book {i}.")
@@ -27,7 +27,7 @@ def test_every_copy_renames_each_owner_consistently_and_keeps_the_rest():
         assert r.paraphrased_response is None  # no eval extras that still carry the old name
     first = copies[0]
     new_name = first.prompt[len("What did "):-len(" write in 1990?")]
-    new_first, new_last = new_name.split(" ")
+    new_last = new_name.split(" ")[1]
     # the name of the prompt is the name of the answer, the surname alone maps to the same surname
     assert first.response == f"In 1990 {new_name} wrote book 0; {new_last} calls it a success."
     assert all(new_name in r.prompt for r in copies[:4])           # one name per owner and copy
