@@ -20,7 +20,7 @@ def tokenizer():
 
 
 def _plain(model, seq, att, r, hidden=False):
-    """The plain forward, as DareUModule._logits computes it."""
+    """The plain forward, as LMForward.features computes it."""
     pos = (att.cumsum(-1) - 1).clamp(min=0)
     out = model(input_ids=seq, attention_mask=att, position_ids=pos, output_hidden_states=hidden)
     return out.logits[:, -(r + 1):-1], (out.hidden_states[-1][:, -(r + 1):-1] if hidden else None)

@@ -144,8 +144,8 @@ def worker_bound(a, work: Path) -> dict:
         mask = response_mask(resp, tok.eos_token_id, tok.pad_token_id)
         att = torch.cat([enc["attention_mask"].repeat_interleave(a.group, 0), mask.long()], 1)
         t2 = time.perf_counter()
-        feats, _ = module._logits(module._split(model)[0], seq, att, resp.shape[1])
-        logp = module._logp(model, feats, resp)  # DareU's path: the head in chunks
+        feats, _ = module.lm.features(module.lm.split(model)[0], seq, att, resp.shape[1])
+        logp = module.lm.logp(model, feats, resp)  # DareU's path: the head in chunks
         loss = -(logp * mask).sum() / mask.sum().clamp(min=1)
         loss.backward()
         model.zero_grad(set_to_none=True)
@@ -161,7 +161,7 @@ def worker_bound(a, work: Path) -> dict:
 PROFILE_KEYS = {  # label: (file suffix, function name)
     "sampling (dareu.sampling.sample)": ("dareu/sampling.py", "sample"),
     "reward: attributor score": ("dareu/reward.py", "forget_mass"),
-    "policy/ref forwards (_response_logits)": ("dareu/modules/dareu.py", "_response_logits"),
+    "policy/ref forwards (response_features)": ("dareu/modules/lm_forward.py", "response_features"),
     "step metrics (_log_step)": ("dareu/modules/dareu.py", "_log_step"),
     "rollout total (_rollout)": ("dareu/modules/dareu.py", "_rollout"),
     "backward": ("torch/_tensor.py", "backward"),

@@ -34,6 +34,7 @@ from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.fluency_guard import FluencyGuard
 from dareu.modules.let_go import LetGo
+from dareu.modules.lm_forward import LMForward
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.retain_distill import RetainDistill
 from dareu.modules.rollout import DistillBatch, Rollout
@@ -41,9 +42,7 @@ from dareu.lm_split import LMSplit
 from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, gae, group_advantages,
                       kl_estimate, kl_shaped_rewards, masked_mean, masked_whiten, response_mask,
                       rloo_advantages)
-from dareu.rl.head import chunk_rows, head_logprobs
-from dareu.prefix import can_share_prefix, grouped_logits
-from dareu.sampling import attended_positions, keeps_logits, sample
+from dareu.sampling import sample
 from dareu.sharding import gathered, is_sharded, shard_model
 
 log = logging.getLogger("dareu")
@@ -82,16 +81,14 @@ class DareUModule(UnlearnMethod):
             nn.init.zeros_(self.value_head.weight)
             nn.init.zeros_(self.value_head.bias)
         _disable_dropout(policy)  # the ratio π/π_old must be 1 before the first update
-        # log-probs and KL from the body's hidden states, the LM head a chunk of tokens at a time
-        self._split = LMSplit.of(policy.model)
-        self._chunk = chunk_rows(policy.model.config.get_text_config().vocab_size)
+        self.lm = LMForward(policy.model, u.temperature, u.share_prompt_prefix)
         self.rollouts_done = 0
         self.collapse_watch = CollapseWatch(u.on_collapse, lambda: self._checkpoint_dir)
         self.fluency_guard = FluencyGuard(self.cfg, policy, [t for _, t in self.forget_prompts],
                                           [r.response for r in self.retain])
         self.retain_distill = RetainDistill(
-            self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain],
-            self._logits, lambda net: self._split(net), self._chunk, self.prompt_text)
+            self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain], self.lm,
+            self.prompt_text)
         # ppo's advantages come per token from GAE, with no groups to let go of
         self.let_go = LetGo(u.let_go if u.algorithm != "ppo" else 0.0, u.let_go_start_mass)
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
@@ -140,13 +137,13 @@ class DareUModule(UnlearnMethod):
                                     decode_responses(tok, responses), step)
         ro = Rollout(sequences, attention, mask, rewards, mass, ref_logp=None, group_size=G)
         with self.policy.reference() as ref:
-            ro.ref_logp = self._logp(ref, self._response_logits(ref, ro)[0], responses)
-        self.fluency_guard.penalise(ro, self._logits, self._rank_mean)
+            ro.ref_logp = self.lm.logp(ref, self.lm.response_features(ref, ro)[0], responses)
+        self.fluency_guard.penalise(ro, self.lm.features, self._rank_mean)
         self.let_go.observe(ro.forget_mass, self._rank_mean)
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
-            feats, hidden = self._response_logits(self.policy.model, ro,
-                                                  hidden=self.value_head is not None)
-            ro.old_logp = self._logp(self.policy.model, feats, responses)
+            feats, hidden = self.lm.response_features(self.policy.model, ro,
+                                                      hidden=self.value_head is not None)
+            ro.old_logp = self.lm.logp(self.policy.model, feats, responses)
             ro.old_values = self._values(hidden) if hidden is not None else None
         if ro.old_logp is not None or u.algorithm != "ppo":
             self._advantages(ro)
@@ -199,8 +196,9 @@ class DareUModule(UnlearnMethod):
                 first: bool) -> dict[str, Tensor]:
         """One optimiser update on (part of) a rollout; returns detached statistics."""
         u = self.cfg.unlearn
-        feats, hidden = self._response_logits(self.policy.model, ro, hidden=self.value_head is not None)
-        logp, entropy = self._logp(self.policy.model, feats, ro.responses, entropy=True)  # (n, R)
+        feats, hidden = self.lm.response_features(self.policy.model, ro,
+                                                  hidden=self.value_head is not None)
+        logp, entropy = self.lm.logp(self.policy.model, feats, ro.responses, entropy=True)  # (n, R)
         values = self._values(hidden) if hidden is not None else None  # (n, R)
         if ro.old_logp is None:  # a single update per rollout: nothing moved since sampling
             ro.old_logp = logp.detach()
@@ -245,43 +243,6 @@ class DareUModule(UnlearnMethod):
         return aggregate(per_token, mask, mode, num_active_tokens=n_tokens.clamp(min=1))
 
     # -- model plumbing --------------------------------------------------------------------------
-    def _response_logits(self, net: nn.Module, ro: Rollout,
-                         hidden: bool = False) -> tuple[Tensor, Tensor | None]:
-        """What `net`'s head takes to predict each response token of a rollout, (N, R, F)
-        (+ hidden states): the last hidden states (F = H) when the model splits into body and
-        head (`dareu.lm_split`), else the logits (F = V).
-
-        Whole groups of G responses share their prompt's forward (`dareu.prefix`): each prompt is
-        encoded once instead of G times; a minibatch of loose rows takes the plain forward."""
-        G, n, body = ro.group_size, ro.mask.shape[1], self._split(net)[0]
-        if G > 1 and self.cfg.unlearn.share_prompt_prefix and can_share_prefix(net):
-            tp = ro.sequences.shape[1] - n
-            return grouped_logits(body, ro.sequences[::G, :tp], ro.attention_mask[::G, :tp],
-                                  ro.responses, ro.mask, G, hidden=hidden)
-        return self._logits(body, ro.sequences, ro.attention_mask, n, hidden=hidden)
-
-    def _logp(self, net: nn.Module, feats: Tensor, tokens: Tensor, entropy: bool = False):
-        """Log-probs of `tokens` (+ entropies) from `_response_logits`' features, (n, R) each."""
-        return head_logprobs(feats, self._split(net)[1], tokens, self.cfg.unlearn.temperature,
-                             self._chunk, entropy=entropy)
-
-    def _logits(self, net: nn.Module, ids: Tensor, att: Tensor, n: int,
-                hidden: bool = False) -> tuple[Tensor, Tensor | None]:
-        """Logits predicting the last `n` tokens of `ids`: (B, n, V) (+ last hidden state (B, n, H));
-        for the body of a split LM, its last hidden states instead of the logits.
-
-        Positions count only attended tokens, exactly as `generate` numbered them under left
-        padding (GPT-2's absolute positions would otherwise shift by the padding).
-        """
-        pos = attended_positions(att)  # (B, T)
-        kw: dict[str, Any] = dict(input_ids=ids, attention_mask=att, position_ids=pos,
-                                  output_hidden_states=hidden)
-        if keeps_logits(net):
-            kw["logits_to_keep"] = n + 1  # skip the LM head on prompt positions
-        out = net(**kw)
-        logits = LMSplit.features(out)[:, -(n + 1):-1]
-        return logits, (out.hidden_states[-1][:, -(n + 1):-1] if hidden else None)
-
     def _values(self, hidden: Tensor) -> Tensor:
         # detached: the critic learns on the policy's features without pulling them
         return self.value_head(hidden.detach().float()).squeeze(-1)  # (B, n)
@@ -386,7 +347,7 @@ class DareUModule(UnlearnMethod):
         log.info("FSDP2: policy sharded over %d ranks; this rank holds %d of its %d weights",
                  mesh.size(), sum(p.to_local().numel() for p in params), sum(p.numel() for p in params))
         # every forward must enter through the sharded root (it gathers the embeddings and head)
-        self._split = LMSplit(exact=False)
+        self.lm.split = LMSplit(exact=False)
 
     def configure_optimizers(self):
         u = self.cfg.unlearn

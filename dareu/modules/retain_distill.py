@@ -5,8 +5,8 @@ policy's own sampled answers to their prompts), computes what the reference's he
 counted tokens once (no grad), and then, at every update, the exact KL over the vocabulary
 between the reference and the policy on those tokens (`dareu.rl.head.head_full_kl`).
 
-The forward plumbing stays the module's (`Logits`, `Split`, `Sample`): the guard must number
-positions exactly as `generate` did and enter a sharded model through its root under FSDP2.
+The forwards are the module's `LMForward` and its sampler: the guard must number positions exactly
+as `generate` did and enter a sharded model through its root under FSDP2.
 """
 
 from __future__ import annotations
@@ -14,18 +14,17 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from dareu.config import Config
 from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import SeededCycle
 from dareu.generation import encode_prompts
-from dareu.modules.rollout import DistillBatch, Logits, RankMean
+from dareu.modules.lm_forward import LMForward
+from dareu.modules.rollout import DistillBatch, RankMean
 from dareu.rl import response_mask
 from dareu.rl.head import head_full_kl
 
-Split = Callable[[nn.Module], tuple[nn.Module, nn.Module]]
-"""net -> (body, head): `dareu.lm_split.LMSplit` as the module holds it now."""
 Sample = Callable[[dict[str, Tensor], int, int, int], Tensor]
 """(encoded prompts, per prompt, step, stream) -> sampled sequences (B·per_prompt, Tp + R)."""
 
@@ -33,12 +32,13 @@ Sample = Callable[[dict[str, Tensor], int, int, int], Tensor]
 class RetainDistill:
     """The retain-side KL of one DareU run; `start` it with the run's rank before the first step."""
 
-    def __init__(self, cfg: Config, policy, rows: Sequence[dict], logits: Logits, split: Split,
-                 chunk: int, prompt_text: Callable[[str], str]) -> None:
-        """`rows`: encoded retain records (`input_ids`, `labels`, `prompt`); `chunk`: rows of tokens
-        per head call (`dareu.rl.head.chunk_rows`); `prompt_text`: the prompt format."""
+    def __init__(self, cfg: Config, policy, rows: Sequence[dict], lm: LMForward,
+                 prompt_text: Callable[[str], str]) -> None:
+        """`rows`: encoded retain records (`input_ids`, `labels`, `prompt`); `lm`: the module's
+        forwards (its split may change under FSDP2, so it is read at each call); `prompt_text`:
+        the prompt format."""
         self.cfg, self.policy, self.rows = cfg, policy, list(rows)
-        self.logits, self.split, self.chunk, self.prompt_text = logits, split, chunk, prompt_text
+        self.lm, self.prompt_text = lm, prompt_text
         self.stream: SeededCycle | None = None
 
     @property
@@ -70,7 +70,7 @@ class RetainDistill:
 
     def _batch(self, ids: Tensor, att: Tensor, mask: Tensor) -> DistillBatch:
         with self.policy.reference() as ref:
-            feats, _ = self.logits(self.split(ref)[0], ids, att, ids.shape[1] - 1)  # (B, T-1, F)
+            feats, _ = self.lm.features(self.lm.split(ref)[0], ids, att, ids.shape[1] - 1)  # (B, T-1, F)
         return DistillBatch(ids, att, mask, feats[mask])  # the counted tokens only: (M, F)
 
     def kl(self, d: DistillBatch, rank_mean: RankMean) -> Tensor:
@@ -78,10 +78,10 @@ class RetainDistill:
         the global batch: under DDP (gradients averaged over ranks) divided by the ranks' mean
         count. The reference's head is used outside its context: the split holds only when the
         head has no adapter."""
-        body, head = self.split(self.policy.model)
-        feats, _ = self.logits(body, d.input_ids, d.attention_mask, d.input_ids.shape[1] - 1)
+        body, head = self.lm.split(self.policy.model)
+        feats, _ = self.lm.features(body, d.input_ids, d.attention_mask, d.input_ids.shape[1] - 1)
         ref = self.policy.frozen_reference
-        ref_head = self.split(ref if ref is not None else self.policy.model)[1]
+        ref_head = self.lm.split(ref if ref is not None else self.policy.model)[1]
         kl = head_full_kl(d.ref_features, ref_head, feats[d.mask], head,
-                          self.cfg.unlearn.temperature, self.chunk)  # (M,)
+                          self.cfg.unlearn.temperature, self.lm.chunk)  # (M,)
         return kl.sum() / rank_mean(d.mask.sum().float()).clamp(min=1)

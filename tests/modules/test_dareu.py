@@ -193,7 +193,7 @@ def test_training_logprobs_match_what_generate_sampled(base):
     R = out.sequences.shape[1] - enc["input_ids"].shape[1]
     att = torch.cat([enc["attention_mask"], torch.ones(2, R, dtype=torch.long)], 1)
     with torch.no_grad():
-        logits, _ = module._logits(module.policy.model, out.sequences, att, R)
+        logits, _ = module.lm.features(module.policy.model, out.sequences, att, R)
     assert torch.allclose(logits, torch.stack(out.logits, 1), atol=1e-4)
 
 
@@ -201,8 +201,8 @@ def test_training_logprobs_match_what_generate_sampled(base):
 def test_head_applied_in_chunks_gives_the_plain_logprobs(base, mode):
     """The body's hidden states + the chunked head = log-softmax of the whole model's logits."""
     module = make(base, TOY, mode=mode)
-    assert module._split.exact
-    module._chunk = 3  # several chunks, with a remainder
+    assert module.lm.split.exact
+    module.lm.chunk = 3  # several chunks, with a remainder
     tok, model = module.tokenizer, module.policy.model
     enc = encode_prompts(tok, ["Question: Who?\nAnswer:", "Question: Where was the author born?\nAnswer:"])
     seq = module._sample(enc, 2, step=0, stream=0)
@@ -210,8 +210,8 @@ def test_head_applied_in_chunks_gives_the_plain_logprobs(base, mode):
     mask = response_mask(resp, tok.eos_token_id, tok.pad_token_id)
     att = torch.cat([enc["attention_mask"].repeat_interleave(2, 0), mask.long()], 1)
     ro = Rollout(seq, att, mask, torch.zeros(4), torch.zeros(4), ref_logp=None, group_size=2)
-    plain = token_logprobs(module._logits(model, seq, att, resp.shape[1])[0], resp)
-    chunked = module._logp(model, module._response_logits(model, ro)[0], resp)
+    plain = token_logprobs(module.lm.features(model, seq, att, resp.shape[1])[0], resp)
+    chunked = module.lm.logp(model, module.lm.response_features(model, ro)[0], resp)
     torch.testing.assert_close(chunked[mask], plain[mask], rtol=1e-4, atol=1e-5)
 
 
