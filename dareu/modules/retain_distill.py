@@ -83,5 +83,5 @@ class RetainDistill:
         ref = self.policy.frozen_reference
         ref_head = self.lm.split(ref if ref is not None else self.policy.model)[1]
         kl = head_full_kl(d.ref_features, ref_head, feats[d.mask], head,
-                          self.cfg.unlearn.temperature, self.lm.chunk)  # (M,)
+                          self.lm.temperature, self.lm.chunk)  # (M,)
         return kl.sum() / rank_mean(d.mask.sum().float()).clamp(min=1)
