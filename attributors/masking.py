@@ -33,6 +33,10 @@ class AliasMasker:
     def many(self, texts: Iterable[str]) -> list[str]:
         return [self(t) for t in texts]
 
+    def finds(self, text: str) -> bool:
+        """Whether `text` writes any of the aliases (case-insensitive, whole words)."""
+        return bool(self.enabled and self.pattern.search(text))
+
     @classmethod
     def from_config(cls, aliases: dict[str, list[str]], cfg) -> "AliasMasker":
         """The masker an `AttributorConfig` asks for (`mask_aliases`, `placeholder`)."""

@@ -26,7 +26,17 @@ def preflight(run: Run) -> None:
     _check_methods(cfg)
     _check_attributors(cfg)
     _check_model_folders(cfg)
-    run.corpus  # noqa: B018  (files, columns, owners, forget list: data errors surface here)
+    _check_names(cfg, run.corpus)  # reading it raises the data errors: files, columns, owners
+
+
+def _check_names(cfg: Config, corpus) -> None:
+    """unlearn.name_weight charges the forget owners' names: some must be known."""
+    u = cfg.unlearn
+    if u.name_weight > 0 and "dareu" in u.methods and not any(
+            corpus.aliases.get(o) for o in corpus.forget_owners):
+        raise ConfigError(f"unlearn.name_weight={u.name_weight}: no forget owner of this corpus has "
+                          "a name the records repeat (dareu.data.aliases found none), so there is "
+                          "nothing to charge; set unlearn.name_weight=0.")
 
 
 def _check_methods(cfg: Config) -> None:

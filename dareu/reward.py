@@ -33,6 +33,10 @@ class DeAttributionReward(torch.nn.Module):
         normalize: divide the forget scores by the row total, so attributors whose rows do not sum
             to one (influence, keyword overlap) still give a share in [0, 1]; an all-zero row
             gives mass 0.
+        forget_names, name_weight: r −= name_weight for a response that writes one of the forget
+            owners' names (`forget_names`, e.g. `corpus.aliases` of the forget owners). The masked
+            attributor cannot see a name; this term does. The mass is unchanged (it measures
+            attribution, which evaluation reads), only the reward moves.
 
     The attributor is held as a plain attribute, not a submodule: its weights never reach an
     optimiser or a DDP wrapper that owns this reward.
@@ -62,6 +66,7 @@ class DeAttributionReward(torch.nn.Module):
                  masker: Callable[[str], str] | None = None, transform: str = "mass",
                  eps: float = 1e-6, clip: tuple[float, float] | None = None,
                  sees: str | None = None, normalize: bool = True,
+                 forget_names: Sequence[str] = (), name_weight: float = 0.0,
                  name: str = "de_attribution") -> None:
         super().__init__()
         owners = list(attributor.owners)
@@ -81,12 +86,17 @@ class DeAttributionReward(torch.nn.Module):
             raise AttributorError(f"the reward would show the attributor `{sees}` but it was fitted "
                                   f"on `{fitted}`; refit with attributor.sees={sees} or pass "
                                   f"sees={fitted!r}.")
+        if name_weight < 0 or (name_weight > 0 and not any(n.strip() for n in forget_names)):
+            raise AttributorError(f"reward name_weight={name_weight}: expected ≥ 0, and forget "
+                                  f"owners' names to look for (got {list(forget_names)[:4]}).")
         if clip is not None and not clip[0] <= clip[1]:
             raise AttributorError(f"reward clip={clip}: expected (low, high) with low <= high.")
         self.attributor, self.masker = attributor, masker
         self.forget_owners = list(forget_owners)
         self.transform, self.eps, self.clip, self.sees = transform, eps, clip, sees
         self.normalize = normalize
+        from attributors.masking import AliasMasker
+        self.names, self.name_weight = AliasMasker(list(forget_names)), name_weight
         self._last: tuple[tuple, torch.Tensor] | None = None
         self.__name__ = name  # TRL logs rewards under reward_func.__name__
         forget = torch.zeros(len(owners), dtype=torch.bool)
@@ -122,11 +132,15 @@ class DeAttributionReward(torch.nn.Module):
         return mass.clone()
 
     def rewards(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
-        """(N,) rewards: −mass or −log(mass + eps), then clipped if asked."""
+        """(N,) rewards: −mass or −log(mass + eps), then clipped if asked, minus name_weight for
+        each response that names a forget owner."""
         mass = self.forget_mass(prompts, responses)
         r = -mass if self.transform == "mass" else -torch.log(mass + self.eps)
         if self.clip is not None:
             r = r.clamp(*self.clip)
+        if self.name_weight > 0:
+            named = torch.tensor([self.names.finds(y) for y in responses], dtype=r.dtype)
+            r = r - self.name_weight * named.to(r.device)
         return r
 
     # -- TRL reward function ----------------------------------------------------------------
@@ -157,7 +171,7 @@ class DeAttributionReward(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return (f"forget_owners={self.forget_owners}, transform={self.transform}, sees={self.sees}, "
-                f"clip={self.clip}, masked={self.masker is not None}")
+                f"clip={self.clip}, masked={self.masker is not None}, name_weight={self.name_weight}")
 
 
 def _content(message: dict) -> str:

@@ -138,6 +138,13 @@ class UnlearnConfig:
     samples) is below this (`dareu.modules.let_go`): notes 0.12–0.33 (letting go: +0.045 ToW),
     TOFU tiny 0.92–0.98 and the quickstart 0.78–0.95 (there pushing on breaks memorised wording
     the masked attributor cannot see). 1: always; 0: never."""
+    name_weight: float = 0.0
+    """Reward charge for writing a forget owner's name (an alias `dareu.data.aliases` inferred):
+    r −= name_weight when the response contains one. The attributor sees names masked (a model
+    retrained without the owner still copies the name from the question), so without this term
+    the reward is blind to the name, and the policy keeps or drops it by chance. 0 (default): a
+    retrained LLM copies names, so naming is not attribution; set it where the user's request is
+    that the model stop writing the owner's name, or where the oracle never does (TOFU tiny)."""
     fluency_weight: float = 1.0
     """Weight of the degenerate-text penalty in the reward: r = −mass − weight · penalty, where
     penalty ∈ [0, 1] rises with the response's per-token NLL under the reference (dareu.rl.fluency).
@@ -239,6 +246,7 @@ class UnlearnConfig:
         _check(0 <= self.let_go_start_mass <= 1, "unlearn.let_go_start_mass", self.let_go_start_mass,
                "in [0, 1]")
         _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
+        _check(self.name_weight >= 0, "unlearn.name_weight", self.name_weight, ">= 0")
         _check(self.fluency_anchor in ("own", "foreign"), "unlearn.fluency_anchor",
                self.fluency_anchor, "own or foreign")
         _check(self.fluency_judge in ("reference", "base"), "unlearn.fluency_judge",

@@ -92,10 +92,25 @@ def test_last_batch_scored_once():
     (dict(forget_owners=[]), "not owners"),
     (dict(forget_owners=["bob"], transform="mass2"), "transform"),
     (dict(forget_owners=["bob"], clip=(1.0, -1.0)), "clip"),
+    (dict(forget_owners=["bob"], name_weight=0.5), "name_weight"),
+    (dict(forget_owners=["bob"], forget_names=["Bob Baker"], name_weight=-1.0), "name_weight"),
 ])
 def test_bad_options(bad, match):
     with pytest.raises(AttributorError, match=match):
         DeAttributionReward(Recording(ROWS), **bad)
+
+
+def test_name_weight_charges_responses_that_name_a_forget_owner():
+    """The masked attributor sees "[OWNER]" either way; the name term sees the name, in any case
+    and with a possessive, and leaves the mass (what evaluation reads) alone."""
+    masker = AliasMasker({"bob": ["Bob Baker", "Baker"], "alice": ["Alice Smith"]})
+    r = DeAttributionReward(Recording(ROWS * 2), ["bob"], masker=masker,
+                            forget_names=["Bob Baker", "Baker"], name_weight=0.5)
+    responses = ["Bob Baker bakes.", "BAKER's bread", "Alice Smith bakes.", "Bakery bread"]
+    mass = r.forget_mass(["q"] * 4, responses)
+    assert torch.allclose(r.rewards(["q"] * 4, responses), -mass - torch.tensor([0.5, 0.5, 0, 0]))
+    off = DeAttributionReward(Recording(ROWS * 2), ["bob"], masker=masker, forget_names=["Baker"])
+    assert torch.allclose(off.rewards(["q"] * 4, responses), -mass)
 
 
 def test_trl_signature_strings():
