@@ -144,7 +144,9 @@ class UnlearnConfig:
     retrained without the owner still copies the name from the question), so without this term
     the reward is blind to the name, and the policy keeps or drops it by chance. 0 (default): a
     retrained LLM copies names, so naming is not attribution; set it where the user's request is
-    that the model stop writing the owner's name, or where the oracle never does (TOFU tiny)."""
+    that the model stop writing the owner's name. On TOFU tiny, whose oracle never writes it,
+    0.5 lifted forget01 (0.949 → 0.978 ToW, 6 seeds) but cost forget05 0.08–0.14 through the
+    test set (docs/results.md, session 12), so no recipe sets it."""
     fluency_weight: float = 1.0
     """Weight of the degenerate-text penalty in the reward: r = −mass − weight · penalty, where
     penalty ∈ [0, 1] rises with the response's per-token NLL under the reference (dareu.rl.fluency).
