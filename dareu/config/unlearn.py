@@ -172,6 +172,11 @@ class UnlearnConfig:
     it no more than the true one, while gibberish still does."""
     fluency_width: float = 2.0
     """NLL span (nats) over which the penalty rises from 0 to 1."""
+    fluency_repetition: float = 1.0
+    """Share of a response's token bigrams that repeat an earlier one above which it also counts
+    as degenerate (penalty rising to 1 when every bigram repeats; `dareu.rl.repetition_share`).
+    Per-token NLL misses loops ("Jamaica, Jamaica, Jamaica …"): the judge predicts repetition
+    cheaply. 1 (default): off; measured on TOFU forget05 only (docs/results.md, session 12)."""
     min_response_tokens: int = 2
     """Responses shorter than this (tokens, EOS included: 2 = one real token) get the full penalty."""
     on_collapse: str = "stop"
@@ -249,6 +254,8 @@ class UnlearnConfig:
                "in [0, 1]")
         _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
         _check(self.name_weight >= 0, "unlearn.name_weight", self.name_weight, ">= 0")
+        _check(0 <= self.fluency_repetition <= 1, "unlearn.fluency_repetition",
+               self.fluency_repetition, "in [0, 1]")
         _check(self.fluency_anchor in ("own", "foreign"), "unlearn.fluency_anchor",
                self.fluency_anchor, "own or foreign")
         _check(self.fluency_judge in ("reference", "base"), "unlearn.fluency_judge",
