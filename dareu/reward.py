@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from attributors.base import Attributor, AttributorError
+from attributors.masking import AliasMasker
 
 TRANSFORMS = ("mass", "log_mass")
 
@@ -95,7 +96,6 @@ class DeAttributionReward(torch.nn.Module):
         self.forget_owners = list(forget_owners)
         self.transform, self.eps, self.clip, self.sees = transform, eps, clip, sees
         self.normalize = normalize
-        from attributors.masking import AliasMasker
         self.names, self.name_weight = AliasMasker(list(forget_names)), name_weight
         self._last: tuple[tuple, torch.Tensor] | None = None
         self.__name__ = name  # TRL logs rewards under reward_func.__name__
