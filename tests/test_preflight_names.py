@@ -1,14 +1,14 @@
-from types import SimpleNamespace
-
 import pytest
 
 from dareu.config import load_config
+from dareu.data.corpus import OwnerCorpus, Record
 from dareu.errors import ConfigError
 from dareu.preflight import _check_names
 
 
 def _corpus(aliases):
-    return SimpleNamespace(forget_owners=["bob"], aliases=aliases)
+    return OwnerCorpus("names", [Record("b1", "bob", "q?", "a."), Record("a1", "alice", "q?", "a.")],
+                       forget_owners=["bob"], retain_owners=["alice"], aliases=aliases)
 
 
 def test_name_weight_needs_a_forget_owner_name():

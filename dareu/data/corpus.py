@@ -65,6 +65,11 @@ class OwnerCorpus:
     def retain(self) -> list[Record]:
         return self.of(self.retain_owners)
 
+    @property
+    def forget_aliases(self) -> list[str]:
+        """The forget owners' names (`aliases`), what unlearn.name_weight charges."""
+        return [a for o in self.forget_owners for a in self.aliases.get(o, [])]
+
     def spare_owners(self) -> list[str]:
         return list(dict.fromkeys(r.owner for r in self.spare))
 

@@ -3,8 +3,7 @@
 from dareu.rl.advantages import (finished_groups, gae, group_advantages, kl_shaped_rewards, let_go,
                                  rloo_advantages)
 from dareu.rl.fluency import (fluency_penalty, fluency_threshold, foreign_answers, repetition_penalty,
-                               repetition_share, response_nll,
-                              uses_foreign_anchor)
+                              repetition_share, response_nll, uses_foreign_anchor)
 from dareu.rl.kl import full_kl, kl_estimate, token_full_kl
 from dareu.rl.logprobs import (
     entropy_from_logits,
@@ -25,10 +24,10 @@ __all__ = [
     "entropy_from_logits",
     "fluency_penalty",
     "fluency_threshold",
-    "repetition_penalty",
-    "repetition_share",
     "foreign_answers",
     "uses_foreign_anchor",
+    "repetition_penalty",
+    "repetition_share",
     "full_kl",
     "gae",
     "finished_groups",

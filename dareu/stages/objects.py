@@ -42,8 +42,7 @@ def reward(run: Run, directory: str | Path | None = None, **overrides: Any) -> D
             "with `dareu fit-attributor RECIPE` for this corpus.")
     kw: dict[str, Any] = dict(masker=AliasMasker.from_config(run.corpus.aliases, cfg.attributor),
                               transform=cfg.unlearn.reward_transform, sees=cfg.attributor.sees,
-                              forget_names=[a for o in run.corpus.forget_owners
-                                            for a in run.corpus.aliases.get(o, [])],
+                              forget_names=run.corpus.forget_aliases,
                               name_weight=cfg.unlearn.name_weight)
     kw.update(overrides)
     return DeAttributionReward(attributor, run.corpus.forget_owners, **kw)
