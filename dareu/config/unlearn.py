@@ -145,8 +145,10 @@ class UnlearnConfig:
     the reward is blind to the name, and the policy keeps or drops it by chance. 0 (default): a
     retrained LLM copies names, so naming is not attribution; set it where the user's request is
     that the model stop writing the owner's name. On TOFU tiny, whose oracle never writes it,
-    0.5 lifted forget01 (0.949 → 0.978 ToW, 6 seeds) but cost forget05 0.08–0.14 through the
-    test set (docs/results.md, session 12), so no recipe sets it."""
+    0.5 lifted forget01 on all three prepares measured (0.949 → 0.978, 0.931 → 0.948, 0.869 →
+    0.955 on seed 0) but cost forget05 0.08–0.14 through the test set, so
+    recipes/tofu_forget01_tiny.yaml sets it and tofu_forget05_tiny does not (docs/results.md,
+    sessions 12–13)."""
     fluency_weight: float = 1.0
     """Weight of the degenerate-text penalty in the reward: r = −mass − weight · penalty, where
     penalty ∈ [0, 1] rises with the response's per-token NLL under the reference (dareu.rl.fluency).
