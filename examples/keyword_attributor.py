@@ -5,7 +5,7 @@ Run it end to end (fit on a tiny corpus, reward DareU with it, evaluate the unle
     python examples/keyword_attributor.py [OUT_DIR]        # CPU, about a minute
 
 To use it from DareU's own pipeline, install it from your own package with an entry point
-(pyproject.toml): from your own package with an entry point (pyproject.toml):
+(pyproject.toml):
 
     [project.entry-points."dareu.attributors"]
     keyword = "keyword_attributor:KeywordAttributor"
@@ -18,8 +18,9 @@ then select it in a recipe:
 
 or, without packaging, put this file beside your recipe (or in the folder you run `dareu` from) and
 name it by import path: `attributor.name=keyword_attributor:KeywordAttributor`. No PYTHONPATH is
-needed: DareU imports from the recipe's folder and the working directory. A class registered with
-`@register_attributor("keyword")` is reachable by that name once the recipe lists its module:
+needed: DareU imports from the recipe's folder and the working directory. The class is registered
+with `@register_attributor("keyword")`, so it is reachable by that name once the recipe lists its
+module:
 
     imports: [keyword_attributor]
     attributor:
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import torch
 
-from attributors import AliasMasker, Attributor, mask_corpus
+from attributors import AliasMasker, Attributor, mask_corpus, register_attributor
 
 
 @dataclass
@@ -46,6 +47,8 @@ class KeywordConfig:
     """Ignore shorter words ("the", "and", ...): they belong to every owner."""
 
 
+# The name a recipe selects once `imports:` lists this module (and the name saved in attributor.json).
+@register_attributor("keyword")
 class KeywordAttributor(Attributor):
     """Score = how many distinct words of the text occur in the owner's responses (counts, not
     normalised: the reward divides by the row total)."""
