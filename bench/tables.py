@@ -1,0 +1,418 @@
+"""Regenerate the result tables of README.md and docs/ from the rows kept in bench/results/.
+
+    python bench/tables.py              # rewrite every generated table in place
+    python bench/tables.py --check      # exit 1 when a document's table differs from its rows
+    python bench/tables.py --show NAME  # print one table (names: --list)
+    python bench/tables.py run RUN_DIR  # the headline table of one run's summary.json
+
+A generated table sits in a document between `<!-- table NAME -->` and `<!-- /table -->`; the
+block ends with a line naming its rows file. Edit the rows (or this script), not the table.
+
+Rows:
+- bench/results/sweeps/<corpus>-<date>/: `bench/method_sweep.py` output on one prepared run:
+  results.jsonl (one row per method, setting and unlearning seed; `overrides` holds the setting's
+  own overrides), references.json (target and oracle), sweep.json (recipe, the overrides every row
+  shares, how the prepared run was made, machine, date, and which DareU setting is which);
+- bench/results/reward-audit-*.json: `dareu bench reward-audit RUN_DIR`;
+- bench/results/rl-step*.json, memory.json, gpu.json: `dareu bench rl-step | memory | gpu`;
+- bench/results/attribution_lds.json: `python bench/attribution_lds.py` (docs/attribution.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import re
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+SWEEPS = RESULTS / "sweeps"
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+SCRIPT = "`python bench/tables.py`"
+
+NAMES = {"dareu": "DareU", "npo": "NPO", "simnpo": "SimNPO", "idkpo": "IdkPO",
+         "grad_diff": "GradDiff", "grad_ascent": "GradAscent", "kl": "KL"}
+BASELINES = ("npo", "simnpo", "idkpo", "grad_diff", "kl", "grad_ascent")
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# ---------------------------------------------------------------- method_sweep rows
+
+class Sweep:
+    """One bench/method_sweep.py output folder: rows, references and its sweep.json."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.dir = name, SWEEPS / name
+        self.rows = [json.loads(line) for line in open(self.dir / "results.jsonl")]
+        self.refs = json.loads((self.dir / "references.json").read_text())
+        self.meta = json.loads((self.dir / "sweep.json").read_text())
+        self.dareu = next(iter(self.meta["dareu"]))  # the setting shown as DareU
+
+    def rel(self, file: str = "results.jsonl") -> str:
+        return f"bench/results/sweeps/{self.name}/{file}"
+
+    def group(self, method: str, setting: str, seeds=None) -> list[dict]:
+        rs = [r for r in self.rows if r["method"] == method and r["setting"] == setting]
+        rs = [r for r in rs if seeds is None or r["seed"] in seeds]
+        return sorted(rs, key=lambda r: r["seed"])
+
+    def best(self, method: str, seeds=None) -> str | None:
+        """The baseline's best setting: most seeds, then highest mean ToW (bench/method_sweep.py)."""
+        rows = [r for r in self.rows if r["method"] == method and (seeds is None or r["seed"] in seeds)]
+        return _module("method_sweep").best_settings(rows).get(method) if rows else None
+
+    def entries(self, seeds=None) -> list[tuple[str, str, list[dict]]]:
+        """(method, setting, rows): DareU's setting, then each baseline at its best setting."""
+        out = [("dareu", self.dareu, self.group("dareu", self.dareu, seeds))]
+        for m in BASELINES:
+            s = self.best(m, seeds)
+            if s is not None:
+                out.append((m, s, self.group(m, s, seeds)))
+        return out
+
+    def ranked(self) -> list[tuple[str, str, list[dict]]]:
+        return sorted(self.entries(), key=lambda e: -mean(e[2], "tow"))
+
+
+def mean(rows: list[dict], key: str) -> float:
+    return statistics.mean(r[key] for r in rows)
+
+
+def ms(rows: list[dict], key: str = "tow") -> str:
+    vals = [r[key] for r in rows]
+    return f"{statistics.mean(vals):.3f}" + (f" ± {statistics.stdev(vals):.3f}" if len(vals) > 1 else "")
+
+
+def setting_label(sweep: Sweep, method: str, setting: str) -> str:
+    if method == "dareu":
+        return sweep.meta["dareu"][setting]
+    if m := re.fullmatch(r"lr([0-9.e-]+)", setting):
+        return f"lr {m.group(1)}"
+    return setting
+
+
+def lrs_tried(sweep: Sweep, method: str) -> int:
+    return len({r["setting"] for r in sweep.rows if r["method"] == method})
+
+
+def caption(*sweeps: Sweep) -> str:
+    files = ", ".join(f"`{s.rel()}`" for s in sweeps)
+    where = "beside each" if len(sweeps) > 1 else "beside it"
+    return f"Rows: {files} (recipe, overrides, machine: `sweep.json` {where}); table: {SCRIPT}."
+
+
+def method_table(name: str) -> str:
+    """Every method on one prepared run: DareU's setting and each baseline at its best lr."""
+    s = Sweep(name)
+    head = ["| method, setting | seeds | ToW | ToW per seed | forget mass | forget ROUGE | retain / test ROUGE |",
+            "|---|---|---|---|---|---|---|"]
+    lines = list(head)
+    for who in ("oracle", "target"):
+        f = s.refs[who]
+        lines.append(f"| {who} | — | {f.get('tow', 1.0):.3f} | | {f['forget_attribution_mass']:.3f} | "
+                     f"{f['forget_rouge']:.3f} | {f['retain_rouge']:.3f} / {f['test_rouge']:.3f} |")
+    for method, setting, rs in s.ranked():
+        label = f"{NAMES[method]}, {setting_label(s, method, setting)}"
+        if method != "dareu":
+            label += f" (best of {lrs_tried(s, method)})"
+        if method == "dareu":
+            label = f"**{label}**"
+        per_seed = ", ".join(f"{r['tow']:.3f}" for r in rs)
+        lines.append(f"| {label} | {len(rs)} | {ms(rs)} | {per_seed} | {ms(rs, 'forget_attribution_mass')} | "
+                     f"{ms(rs, 'forget_rouge')} | {mean(rs, 'retain_rouge'):.3f} / {mean(rs, 'test_rouge'):.3f} |")
+    return "\n".join(lines) + "\n\n" + caption(s)
+
+
+def dareu_settings_table(name: str) -> str:
+    """DareU's settings on one prepared run, paired by seed."""
+    s = Sweep(name)
+    settings = list(s.meta["dareu"])
+    seeds = set.intersection(*({r["seed"] for r in s.group("dareu", x)} for x in settings))
+    lines = ["| DareU setting | seeds | ToW | ToW per seed | forget mass | forget ROUGE |", "|---|---|---|---|---|---|"]
+    for x in settings:
+        rs = s.group("dareu", x, seeds)
+        lines.append(f"| {s.meta['dareu'][x]} | {len(rs)} | {ms(rs)} | "
+                     + ", ".join(f"{r['tow']:.3f}" for r in rs)
+                     + f" | {ms(rs, 'forget_attribution_mass')} | {ms(rs, 'forget_rouge')} |")
+    return "\n".join(lines) + "\n\n" + caption(s)
+
+
+FORGET01 = ("tofu-forget01-prepare1-2026-12-07", "tofu-forget01-prepare2-2026-12-07",
+            "tofu-forget01-prepare3-2026-12-07", "tofu-forget01-2026-12-07")
+
+
+def forget01_prepares() -> str:
+    """DareU against NPO (the closest baseline) on each forget01 prepare, on the same seeds."""
+    lines = ["| prepare | made on | DareU setting | seeds | DareU | NPO at its best lr, same seeds | "
+             "DareU ahead on |", "|---|---|---|---|---|---|---|"]
+    sweeps = [Sweep(n) for n in FORGET01]
+    for i, s in enumerate(sweeps, 1):
+        d = s.group("dareu", s.dareu)
+        seeds = {r["seed"] for r in d}
+        lr = s.best("npo", seeds)
+        n = {r["seed"]: r["tow"] for r in s.group("npo", lr, seeds)}
+        ahead = sum(r["tow"] > n[r["seed"]] for r in d if r["seed"] in n)
+        cpu = s.meta["machine"].split(",")[0].replace("2-core ", "")
+        lines.append(f"| {i} | {cpu} | {s.meta['dareu'][s.dareu]} | {len(d)} | **{ms(d)}** | "
+                     f"{ms(s.group('npo', lr, seeds))} ({setting_label(s, 'npo', lr)}) | "
+                     f"{ahead} of {len(n)} seeds |")
+    return "\n".join(lines) + "\n\n" + caption(*sweeps)
+
+
+SUMMARY = (("quickstart-2026-12-07", "`quickstart.yaml`"),
+           ("tofu-forget01-2026-12-07", "`tofu_forget01_tiny.yaml`"),
+           ("tofu-forget05-2026-12-06", "`tofu_forget05_tiny.yaml`"),
+           ("notes-2026-12-06", "`quickstart.yaml` + notes data"),
+           ("quickstart-weak-2026-12-06", "`quickstart.yaml` + overrides"))
+
+
+def summary() -> str:
+    """One line per corpus: DareU, the best baseline at its best lr, DareU's place of seven."""
+    lines = ["| corpus | recipe | measured | DareU (seeds) | best baseline at its best lr (seeds) | "
+             "DareU's place of 7 |", "|---|---|---|---|---|---|"]
+    sweeps = [Sweep(n) for n, _ in SUMMARY]
+    for s, (_, recipe) in zip(sweeps, SUMMARY):
+        ranked = s.ranked()
+        place = 1 + next(i for i, e in enumerate(ranked) if e[0] == "dareu")
+        d = s.group("dareu", s.dareu)
+        bm, bs, brs = next(e for e in ranked if e[0] != "dareu")
+        dcell, bcell = f"{ms(d)} ({len(d)})", f"{NAMES[bm]} {ms(brs)} ({len(brs)})"
+        dcell, bcell = (f"**{dcell}**", bcell) if place == 1 else (dcell, f"**{bcell}**")
+        when = max(re.findall(r"\d{4}-\d\d-\d\d", s.meta["measured"]))
+        lines.append(f"| {s.meta['corpus']} | {recipe} | {when} | {dcell} | {bcell} | {place} |")
+    return "\n".join(lines) + "\n\n" + caption(*sweeps)
+
+
+# ---------------------------------------------------------------- reward audits
+
+AUDITS = (("quickstart", "reward-audit-quickstart-2026-12-07.json"),
+          ("TOFU forget01 tiny", "reward-audit-tofu-forget01-2026-12-07.json"))
+CASES = ("oracle greedy", "true forget answers", "target samples", "empty", "one token repeated",
+         "random letters", "shuffled retain words", "I don't know")
+
+
+def reward_audit() -> str:
+    audits = [(name, json.loads((RESULTS / f).read_text())) for name, f in AUDITS]
+    head = "| case | " + " | ".join(f"{n}: mass / NLL per token / reward" for n, _ in audits) + " |"
+    lines = [head, "|---|" + "---|" * len(audits)]
+    for case in CASES:
+        cells = []
+        for _, a in audits:
+            c = a["cases"][case]
+            reward = c["reward"] if abs(c["reward"]) >= 5e-4 else 0.0  # no "-0.000"
+            cells.append(f"{c['forget_mass']:.3f} / {c['nll_per_token']:.2f} / {reward:.3f}")
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    lines.append("| guard threshold τ (nats per token) | "
+                 + " | ".join(f"{a['threshold']:.2f}" for _, a in audits) + " |")
+    lines.append("| **smallest degenerate margin** (goal ≥ 0.3) | "
+                 + " | ".join(f"**{a['smallest_degenerate_margin']:.3f}**" for _, a in audits) + " |")
+    files = ", ".join(f"`bench/results/{f}`" for _, f in AUDITS)
+    return "\n".join(lines) + f"\n\nRows: {files}; table: {SCRIPT}."
+
+
+# ---------------------------------------------------------------- speed and memory benches
+
+def _fmt(s: dict, digits: int = 3) -> str:
+    return f"{s['median']:.{digits}g} ({s['min']:.{digits}g}–{s['max']:.{digits}g})"
+
+
+def _bench(file: str) -> dict:
+    return json.loads((RESULTS / file).read_text())
+
+
+def _side(c: dict, side: str) -> str:
+    return {"trl": f"TRL GRPOTrainer {c['trl_version']}", "grpo": "DareU grpo", "ppo": "DareU ppo"}[side]
+
+
+def _ratio(v: dict, key: str) -> str:
+    return f"{v[key]:.2f}" if key in v else "—"
+
+
+def rl_step(file: str, extra_tables: bool = True) -> str:
+    r = _bench(file)
+    c, gpu = r["config"], any("peak_gpu_mb" in v for v in r["sides"].values())
+    head = ["side", "s / optimiser step", "generated tokens/s", "peak RSS increase (MiB)", "step ratio vs TRL"]
+    head += ["peak GPU MiB", "GPU memory ratio vs TRL"] if gpu else ["RSS ratio vs TRL"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for side in ("trl", "grpo", "ppo"):
+        if side not in r["sides"]:
+            continue
+        v = r["sides"][side]
+        cells = [_side(c, side), _fmt(v["step_s"]), _fmt(v["tokens_per_s"]), _fmt(v["peak_rss_increase_mb"], 4),
+                 _ratio(v, "ratio_step_vs_trl")]
+        cells += [_fmt(v["peak_gpu_mb"], 4), _ratio(v, "ratio_gpu_mem_vs_trl")] if gpu else [_ratio(v, "ratio_rss_vs_trl")]
+        lines.append("| " + " | ".join(cells) + " |")
+    if extra_tables:
+        b = r["bound"]
+        lines += ["", "| (a) generate alone (s) | (b) fwd+bwd (s) | efficiency (a+b) / grpo step |", "|---|---|---|",
+                  f"| {_fmt(b['generate_s'])} | {_fmt(b['fwd_bwd_s'])} | {b['efficiency_grpo']:.2f} |"]
+        if "reward_cost" in r:
+            lines += ["", f"| attributor | score {r['reward_cost_responses']} responses (s) | share of grpo step |",
+                      "|---|---|---|"]
+            lines += [f"| {k} | {_fmt(v['score_s'])} | {v['share_of_grpo_step']:.1%} |"
+                      for k, v in r["reward_cost"].items()]
+    m = r["machine"]
+    return "\n".join(lines) + (f"\n\nRows: `bench/results/{file}` ({m['date']}, {c['device']}, "
+                               f"{c['reps']} processes × {c['steps']} steps per side, median (min–max)); "
+                               f"table: {SCRIPT}.")
+
+
+def rl_step_vocab() -> str:
+    lines = ["| vocab | side | s / optimiser step | peak RSS increase (MiB) | step ratio vs TRL | RSS ratio vs TRL |",
+             "|---|---|---|---|---|---|"]
+    files = [f"rl-step-vocab{v}.json" for v in (32000, 128000)]
+    for f in files:
+        r = _bench(f)
+        for side in ("trl", "grpo"):
+            v = r["sides"][side]
+            lines.append(f"| {r['config']['vocab']} | {_side(r['config'], side)} | {_fmt(v['step_s'])} | "
+                         f"{_fmt(v['peak_rss_increase_mb'], 4)} | {_ratio(v, 'ratio_step_vs_trl')} | "
+                         f"{_ratio(v, 'ratio_rss_vs_trl')} |")
+    rows = ", ".join(f"`bench/results/{f}`" for f in files)
+    return "\n".join(lines) + f"\n\nRows: {rows}; table: {SCRIPT}."
+
+
+def memory() -> str:
+    r = _bench("memory.json")
+    lines = ["| mode | weights MiB | weights / 16-bit full | trainable params | peak MiB (load + step) |",
+             "|---|---|---|---|---|"]
+    for m, v in r["modes"].items():
+        lines.append(f"| {m} | {v['weight_mb']:.1f} | {v['weight_ratio_vs_16bit']:.2f} | "
+                     f"{v['trainable_params']:,} | {_fmt(v['peak_mb'])} |")
+    return "\n".join(lines) + f"\n\nRows: `bench/results/memory.json` ({r['machine']['date']}); table: {SCRIPT}."
+
+
+def gpu() -> str:
+    r = _bench("gpu.json")
+    lines = ["| mode | params | weights MiB | s/step | generated tokens/s | peak GPU MiB |", "|---|---|---|---|---|---|"]
+    for m in ("qlora", "lora"):
+        v = r["modes"][m]
+        lines.append(f"| {m} | {v['params']:,} | {v['weight_bytes'] / 2**20:.1f} | {v['step_s']:.3f} | "
+                     f"{v['tokens_per_s']:.1f} | {v['peak_gpu_mb']:.0f} |")
+    lines += ["", "| mode / shape (extrapolated) | weights GiB | tokens/s |", "|---|---|---|"]
+    lines += [f"| {k} | {v['weight_gb']:.2f} | {v['tokens_per_s']:.1f} |" for k, v in r["extrapolation"].items()]
+    c = r["config"]
+    return "\n".join(lines) + (f"\n\nRows: `bench/results/gpu.json` ({r['machine']['date']}, {c['device']}, "
+                               f"{c['prompts']} prompts × G {c['group']}, ≤ {c['max_new_tokens']} new tokens, "
+                               f"mean of {c['steps']} steps); table: {SCRIPT}.")
+
+
+TABLES = {
+    "summary": summary,
+    "quickstart": lambda: method_table("quickstart-2026-12-07"),
+    "tofu-forget01": lambda: method_table("tofu-forget01-2026-12-07"),
+    "tofu-forget01-prepares": forget01_prepares,
+    "tofu-forget01-steps": lambda: dareu_settings_table("tofu-forget01-2026-12-07"),
+    "tofu-forget05": lambda: method_table("tofu-forget05-2026-12-06"),
+    "notes": lambda: method_table("notes-2026-12-06"),
+    "quickstart-weak": lambda: method_table("quickstart-weak-2026-12-06"),
+    "reward-audit": reward_audit,
+    "bench-rl-step": lambda: rl_step("rl-step.json"),
+    "bench-rl-step-vocab": rl_step_vocab,
+    "bench-memory": memory,
+    "bench-gpu": gpu,
+    "bench-rl-step-h200-run1": lambda: rl_step("rl-step-h200.json", extra_tables=False),
+    "bench-rl-step-h200-run2": lambda: rl_step("rl-step-h200-run2.json", extra_tables=False),
+}
+BLOCK = re.compile(r"(<!-- table ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+
+
+# ---------------------------------------------------------------- one run's summary.json
+
+RUN_COLUMNS = (("tow", "ToW vs oracle"), ("forget_attribution_mass", "forget mass"),
+               ("forget_attribution_mass_influence", "forget mass (influence)"),
+               ("forget_attribution_mass_trak", "forget mass (trak)"), ("forget_rouge", "forget ROUGE"),
+               ("retain_rouge", "retain ROUGE"), ("test_rouge", "test ROUGE"),
+               ("forget_quality", "forget quality"), ("fluency_ppl", "fluency ppl"))
+
+
+def _cell(key: str, v) -> str:  # as the run's report.md writes it (dareu/stages/report.py)
+    if not isinstance(v, (int, float)) or not math.isfinite(v):
+        return "—"
+    if key == "forget_quality" and v < 0.01:
+        return f"{v:.1e}"
+    return f"{v:.1f}" if abs(v) >= 100 else f"{v:.3f}"
+
+
+def run_table(run_dir: Path) -> str:
+    """The README's quickstart table, from any run's <output_dir>/summary.json."""
+    models = json.loads((run_dir / "summary.json").read_text())["models"]
+    models = {k: v for k, v in models.items() if not k.startswith("attributor")}
+    order = [m for m in ("oracle", "target") if m in models]
+    order += sorted((m for m in models if m not in order), key=lambda m: -(models[m].get("tow") or 0))
+    cols = [k for k, _ in RUN_COLUMNS if any(k in models[m] for m in order)]
+    titles = dict(RUN_COLUMNS)
+    lines = ["| model | " + " | ".join(titles[k] for k in cols) + " |", "|---|" + "---|" * len(cols)]
+    for m in order:
+        cells = [_cell(k, models[m].get(k)) for k in cols]
+        if m == "dareu":
+            cells[0] = f"**{cells[0]}**"
+        lines.append(f"| {'**dareu**' if m == 'dareu' else m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- documents
+
+def attribution_page() -> str:
+    return _module("attribution_lds").render(json.loads((RESULTS / "attribution_lds.json").read_text()))
+
+
+def rewrite(text: str) -> str:
+    def sub(m: re.Match) -> str:
+        if m.group(2) not in TABLES:
+            raise SystemExit(f"unknown table {m.group(2)!r}; known: {', '.join(TABLES)}")
+        return m.group(1) + TABLES[m.group(2)]() + "\n" + m.group(4)
+    return BLOCK.sub(sub, text)
+
+
+def documents() -> dict[Path, str]:
+    """{document: its text with every table regenerated} (docs/attribution.md: the whole page)."""
+    out = {p: rewrite(p.read_text()) for p in DOCS if p.exists()}
+    out[REPO / "docs" / "attribution.md"] = attribution_page()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        if len(argv) != 2:
+            raise SystemExit("usage: python bench/tables.py run RUN_DIR")
+        print(run_table(Path(argv[1])))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="exit 1 if a document is out of date")
+    p.add_argument("--show", metavar="NAME", help="print one table")
+    p.add_argument("--list", action="store_true", help="list the table names")
+    a = p.parse_args(argv)
+    if a.list:
+        print("\n".join(TABLES))
+        return 0
+    if a.show:
+        print(TABLES[a.show]())
+        return 0
+    stale = []
+    for path, text in documents().items():
+        if path.read_text() != text:
+            stale.append(path.relative_to(REPO))
+            if not a.check:
+                path.write_text(text)
+    if a.check and stale:
+        print("out of date (run python bench/tables.py): " + ", ".join(map(str, stale)))
+        return 1
+    print(("rewrote " + ", ".join(map(str, stale))) if stale else "every table is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
