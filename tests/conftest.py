@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 # Tiny models are dominated by per-op overhead: one intra-op thread per process is faster than two,
 # and it keeps the 2-process DDP tests and CLI subprocesses from oversubscribing the cores.
@@ -8,20 +9,46 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from tests.tofu_fake import FAKE, write_fake_tofu  # noqa: E402
+from tests.tofu_shape import REAL, TofuShape  # noqa: E402
+
 torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def tofu_dir() -> Path:
-    """The local TOFU copy: $DAREU_TOFU_DIR, else <repo>/../shared/data/tofu. Missing = failure."""
+def tofu_dir(tmp_path_factory) -> Path:
+    """A made-up TOFU folder (tests/tofu_fake.py), so TOFU tests need no data beside the clone."""
+    return write_fake_tofu(tmp_path_factory.mktemp("tofu"))
+
+
+@pytest.fixture(scope="session")
+def real_tofu_dir() -> Path:
+    """The real TOFU at $DAREU_TOFU_DIR (.ci/run sets it when ../shared/data/tofu exists); the
+    test is skipped without it, and fails when it is set to a folder without full.json."""
     env = os.environ.get("DAREU_TOFU_DIR")
-    path = Path(env) if env else REPO.parent / "shared" / "data" / "tofu"
+    if not env:
+        pytest.skip("needs the real TOFU data: set DAREU_TOFU_DIR to a folder of TOFU JSON Lines "
+                    "files laid out like locuslab/TOFU")
+    path = Path(env).expanduser()
     if not (path / "full.json").is_file():
-        pytest.fail(f"TOFU data not found at {path} (no full.json). Set DAREU_TOFU_DIR to a folder "
-                    "of TOFU JSON Lines files laid out like locuslab/TOFU.", pytrace=False)
+        pytest.fail(f"DAREU_TOFU_DIR={env}: no full.json there; expected a folder of TOFU JSON "
+                    "Lines files laid out like locuslab/TOFU.", pytrace=False)
     return path
+
+
+class Tofu(NamedTuple):
+    path: Path
+    shape: TofuShape
+
+
+@pytest.fixture(scope="session", params=["made-up", "real"])
+def tofu(request) -> Tofu:
+    """Each TOFU test twice: on the made-up folder, and on the real data where DAREU_TOFU_DIR is."""
+    if request.param == "real":
+        return Tofu(request.getfixturevalue("real_tofu_dir"), REAL)
+    return Tofu(request.getfixturevalue("tofu_dir"), FAKE)
 
 
 # A tiny run (1-layer model, tiny classifier) for the unlearning tests; each adds its unlearn.* keys.

@@ -54,8 +54,8 @@ def test_mask_corpus_synthetic():
     assert len(m.test) == len(c.test)
 
 
-def test_tofu_aliases_mask_names(tofu_dir):
-    c = tofu_corpus(str(tofu_dir), "forget01", max_retain_owners=4)
+def test_tofu_aliases_mask_names(tofu):
+    c = tofu_corpus(str(tofu.path), "forget01", max_retain_owners=4)
     inferred = infer_aliases({o: c.of([o]) for o in c.owners})
     assert all(inferred[o] for o in c.owners)                  # every author gets a name
     m = mask_corpus(c, AliasMasker(c.aliases))

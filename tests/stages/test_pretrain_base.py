@@ -29,9 +29,9 @@ def test_spare_owners_are_never_forget_or_retain_owners():
         c.pretraining(5)
 
 
-def test_tofu_spare_owners_are_the_authors_max_retain_owners_drops(tofu_dir):
-    c = tofu_corpus(str(tofu_dir), "forget01", max_retain_owners=10)
-    assert len(c.spare_owners()) == 200 - 2 - 10
+def test_tofu_spare_owners_are_the_authors_max_retain_owners_drops(tofu):
+    c = tofu_corpus(str(tofu.path), "forget01", max_retain_owners=4)
+    assert len(c.spare_owners()) == tofu.shape.authors - 2 - 4
     assert not set(c.spare_owners()) & set(c.owners)
     assert len(c.pretraining(5)) == 5 * 20
 
