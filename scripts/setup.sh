@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install DareU with the given extras (default: none).
+# Create .venv and install DareU with the given extras (default: none), e.g. `bash scripts/setup.sh
+# test,hub`; `hub` (pip install 'dareu[hub]', the `datasets` package) reads TOFU from the hub
+# id locuslab/TOFU, which the tofu_forget*_tiny recipes use unless data.path is a local folder.
 # Without a GPU, torch is installed first from PyTorch's CPU wheel index, so pip does not pull the
 # multi-GB CUDA build that a standard Linux index serves. If that index cannot be reached, torch
 # comes from pip's configured index instead, and the script says so (on a standard index that is
