@@ -5,8 +5,8 @@
     python bench/tables.py --show NAME  # print one table (names: --list)
     python bench/tables.py run RUN_DIR  # the headline table of one run's summary.json
 
-A generated table sits in a document between `<!-- table NAME -->` and `<!-- /table -->`; the
-block ends with a line naming its rows file. Edit the rows (or this script), not the table.
+A generated table sits in a document between `<!-- table NAME -->` and `<!-- /table -->`, which
+closes the line under the table that names its rows. Edit the rows (or this script), not the table.
 
 Rows:
 - bench/results/sweeps/<corpus>-<date>/: `bench/method_sweep.py` output on one prepared run:
@@ -118,10 +118,9 @@ def method_table(name: str) -> str:
     head = ["| method, setting | seeds | ToW | ToW per seed | forget mass | forget ROUGE | retain / test ROUGE |",
             "|---|---|---|---|---|---|---|"]
     lines = list(head)
-    for who in ("oracle", "target"):
-        f = s.refs[who]
-        lines.append(f"| {who} | — | {f.get('tow', 1.0):.3f} | | {f['forget_attribution_mass']:.3f} | "
-                     f"{f['forget_rouge']:.3f} | {f['retain_rouge']:.3f} / {f['test_rouge']:.3f} |")
+    f = s.refs["oracle"]
+    lines.append(f"| oracle | — | 1.000 | | {f['forget_attribution_mass']:.3f} | "
+                 f"{f['forget_rouge']:.3f} | {f['retain_rouge']:.3f} / {f['test_rouge']:.3f} |")
     for method, setting, rs in s.ranked():
         label = f"{NAMES[method]}, {setting_label(s, method, setting)}"
         if method != "dareu":
@@ -325,7 +324,7 @@ TABLES = {
     "bench-rl-step-h200-run1": lambda: rl_step("rl-step-h200.json", extra_tables=False),
     "bench-rl-step-h200-run2": lambda: rl_step("rl-step-h200-run2.json", extra_tables=False),
 }
-BLOCK = re.compile(r"(<!-- table ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+BLOCK = re.compile(r"(<!-- table ([\w-]+) -->\n)(.*?) ?(<!-- /table -->)", re.S)
 
 
 # ---------------------------------------------------------------- one run's summary.json
@@ -355,7 +354,7 @@ def run_table(run_dir: Path) -> str:
     titles = dict(RUN_COLUMNS)
     lines = ["| model | " + " | ".join(titles[k] for k in cols) + " |", "|---|" + "---|" * len(cols)]
     for m in order:
-        cells = [_cell(k, models[m].get(k)) for k in cols]
+        cells = [_cell(k, models[m].get(k, 1.0 if (m, k) == ("oracle", "tow") else None)) for k in cols]
         if m == "dareu":
             cells[0] = f"**{cells[0]}**"
         lines.append(f"| {'**dareu**' if m == 'dareu' else m} | " + " | ".join(cells) + " |")
@@ -372,7 +371,7 @@ def rewrite(text: str) -> str:
     def sub(m: re.Match) -> str:
         if m.group(2) not in TABLES:
             raise SystemExit(f"unknown table {m.group(2)!r}; known: {', '.join(TABLES)}")
-        return m.group(1) + TABLES[m.group(2)]() + "\n" + m.group(4)
+        return m.group(1) + TABLES[m.group(2)]() + " " + m.group(4)  # the end marker closes the rows line
     return BLOCK.sub(sub, text)
 
 
