@@ -76,13 +76,14 @@ def _score_split(task: EvalTask, model: PreTrainedModel, records: list[Record]) 
     pert_nll: list[list[float]] = [[] for _ in records]
     for j, (i, _) in enumerate(with_pert):
         pert_nll[i].append(nll[n + len(with_para) + j])
-    lp, mask = s.token_logps[:n], s.mask[:n]
+    # Min-K% and extraction strength read the answer without its EOS, as open-unlearning does
+    lp, answer = s.token_logps[:n], s.answer_mask[:n]
     return {
         "id": [r.id for r in records],
         "nll": nll[:n],
         "tokens": s.num_tokens[:n].tolist(),
-        "min_k": mia_min_k(lp, mask, task.cfg.mia_k).tolist(),
-        "es": extraction_strength(s.pred_ids[:n], s.target_ids[:n], mask).tolist(),
+        "min_k": mia_min_k(lp, answer, task.cfg.mia_k).tolist(),
+        "es": extraction_strength(s.pred_ids[:n], s.target_ids[:n], answer).tolist(),
         "para_nll": para_nll,
         "pert_nll": pert_nll,
     }

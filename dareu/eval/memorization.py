@@ -10,7 +10,8 @@ def extraction_strength(pred_ids: Tensor, target_ids: Tensor, mask: Tensor) -> T
     """Extraction strength per item, (B, T) x3 -> (B,) float64.
 
     pred_ids[b, t] is the argmax prediction for target position t (teacher forced, already
-    aligned with target_ids); mask marks the T_b answer tokens. ES = 1 - k / T_b where k is the
+    aligned with target_ids); mask marks the T_b answer tokens, without the EOS that ends the
+    answer (open-unlearning drops it; `ResponseScores.answer_mask`). ES = 1 - k / T_b where k is the
     smallest answer index such that the predictions match the target on every answer token from
     k to the end, and k = T_b when the last answer token mismatches. Equivalently
     ES = (length of the trailing run of matching answer tokens) / T_b:

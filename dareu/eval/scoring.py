@@ -21,7 +21,8 @@ from dareu.rl.logprobs import shift_for_causal_lm, token_logprobs
 
 @dataclass
 class ResponseScores:
-    """Per-item scores of N responses, each row holding its T_i response tokens (EOS included)."""
+    """Per-item scores of N responses, each row holding its T_i response tokens (EOS included;
+    `answer_mask` leaves it out)."""
 
     avg_nll: Tensor
     """(N,) float64 mean NLL over the response tokens."""
@@ -33,6 +34,9 @@ class ResponseScores:
     """(N, T) long response token ids (pad beyond the row's length)."""
     pred_ids: Tensor
     """(N, T) long greedy (argmax) teacher-forced prediction for each response token."""
+    final_eos: Tensor | None = None
+    """(N,) bool: the row ends with the EOS appended after the answer (False where truncation cut
+    it off); None: unknown, taken as False."""
 
     def __len__(self) -> int:
         return self.avg_nll.shape[0]
@@ -40,6 +44,18 @@ class ResponseScores:
     @property
     def num_tokens(self) -> Tensor:
         return self.mask.sum(dim=1)
+
+    @property
+    def answer_mask(self) -> Tensor:
+        """(N, T) bool: `mask` without the final EOS. open-unlearning's extraction strength and
+        Min-K% score these tokens only (its token-wise log-probs drop the last label, the EOS),
+        while its probabilities and LOSS keep the EOS, as `avg_nll` does."""
+        if self.final_eos is None:
+            return self.mask
+        last = self.num_tokens - 1  # (N,)
+        pos = torch.arange(self.mask.shape[1])
+        is_eos = (pos[None, :] == last[:, None]) & self.final_eos[:, None]  # (N, T)
+        return self.mask & ~is_eos
 
 
 @torch.no_grad()
@@ -74,10 +90,15 @@ def score_responses(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
             keep = is_response[b]
             parts[i] = (logps[b, keep].float().cpu(), targets[b, keep].cpu(), preds[b, keep].cpu())
     model.train(was_training)
-    return _stack(parts, tokenizer.pad_token_id)
+    # encode_pair appends EOS after the answer; a row cut by max_length lost it
+    eos = tokenizer.eos_token_id
+    final_eos = torch.tensor([eos is not None and r["labels"][-1:] == [eos] for r in rows],
+                             dtype=torch.bool)
+    return _stack(parts, tokenizer.pad_token_id, final_eos)
 
 
-def _stack(parts: list[tuple[Tensor, Tensor, Tensor]], pad_id: int) -> ResponseScores:
+def _stack(parts: list[tuple[Tensor, Tensor, Tensor]], pad_id: int,
+           final_eos: Tensor | None = None) -> ResponseScores:
     width = max((len(p[0]) for p in parts), default=0)
     n = len(parts)
     logps = torch.zeros(n, width)
@@ -89,4 +110,4 @@ def _stack(parts: list[tuple[Tensor, Tensor, Tensor]], pad_id: int) -> ResponseS
         logps[i, :k], targets[i, :k], preds[i, :k], mask[i, :k] = lp, t, p, True
     # masked sum in float64: one long answer of tiny log-probs should not lose digits
     avg_nll = -(logps.double() * mask).sum(dim=1) / mask.sum(dim=1)  # (N,); NaN for empty rows
-    return ResponseScores(avg_nll, logps, mask, targets, preds)
+    return ResponseScores(avg_nll, logps, mask, targets, preds, final_eos)
