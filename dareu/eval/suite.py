@@ -1,9 +1,10 @@
 """Evaluate one model on forget / retain / test / holdout and write its results.
 
 Writes `<out_dir>/TOFU_EVAL.json` (per metric: `agg_value` and `value_by_index` keyed by record
-id), `TOFU_SUMMARY.json` (the aggregates) and caches each metric group under `<out_dir>/parts/`.
-Metrics that compare with the oracle take the oracle's own TOFU_EVAL, so the oracle is evaluated
-first (the evaluate stage does that, and merges each headline into `summary.json`).
+id; MIA metrics as open-unlearning nests them), `TOFU_SUMMARY.json` (the aggregates) and caches
+each metric group under `<out_dir>/parts/`. Metrics that compare with the oracle take the
+oracle's own TOFU_EVAL, so the oracle is evaluated first (the evaluate stage does that, and merges
+each headline into `summary.json`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dareu.eval import measure
 from dareu.eval.fingerprint import weights_fingerprint
 from dareu.eval.sets import EvalSets, eval_sets
 from dareu.eval.task import EvalTask, FittedAttributor
-from dareu.eval.tofu_eval import rouge_summary, tofu_eval
+from dareu.eval.tofu_eval import per_item, rouge_summary, tofu_eval
 from dareu.io import atomic_write_json
 
 log = logging.getLogger("dareu")
@@ -41,6 +42,10 @@ HEADLINE = {
 HEADLINE_KEYS = (*HEADLINE, "test_rouge")
 MASS = "forget_attribution_mass"
 ORACLE_FIGURES = ("forget_quality", "privleak", "tow")  # computed against the oracle's own result
+EVAL_VERSION = 2
+"""Bumped when a metric or the TOFU_EVAL.json layout changes, so evaluation stages and score
+caches made before are redone (2: extraction strength and Min-K% without the answer's EOS; MIA
+entries in open-unlearning's {forget, holdout, auc, agg_value})."""
 
 
 def mass_key(attributor: str) -> str:
@@ -99,7 +104,7 @@ def evaluate_model(task: EvalTask, model: PreTrainedModel, name: str, out_dir: s
         atomic_write_json(out / "TOFU_EVAL.json", ev)
         atomic_write_json(out / "TOFU_SUMMARY.json", {k: v["agg_value"] for k, v in ev.items()})
     log.info("eval %s: %s", name, {k: _short(v) for k, v in summary.items() if v is not None})
-    return summary, {k: v["value_by_index"] for k, v in ev.items()}
+    return summary, {k: per_item(v) for k, v in ev.items()}
 
 
 def headline(ev: dict[str, dict], sets: EvalSets, attributors: Sequence[str] = ()) -> dict[str, Any]:
@@ -153,7 +158,7 @@ def _measure(task: EvalTask, model: PreTrainedModel, name: str, sets: EvalSets, 
         "answers": measure.cached(_part(parts, "answers"), answers_key,
                                   lambda: measure.answers(task, model, sets)),
         "scores": measure.cached(_part(parts, "scores"),
-                                 base + [task.max_length, e.mia_k, bool(sets.holdout)],
+                                 base + [task.max_length, e.mia_k, bool(sets.holdout), EVAL_VERSION],
                                  lambda: measure.teacher_forced(task, model, sets)),
         "fluency": None, "mass": None, "extra_mass": {}, "unavailable": {},
     }

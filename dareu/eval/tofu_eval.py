@@ -2,7 +2,8 @@
 
 Pure: no model, no I/O. Each metric is `{"agg_value": float | None, "value_by_index": {record
 id: {...}}}` with open-unlearning's metric keys and per-item field names (`prob`, `avg_loss`,
-`rougeL_recall`, `score`), so numbers compare with theirs. Metrics that need the oracle
+`rougeL_recall`, `score`), so numbers compare with theirs; an MIA metric is, as there,
+`{"forget": {...}, "holdout": {...}, "auc", "agg_value"}` (the AUC twice). Metrics that need the oracle
 (forget_quality, privleak, tow) are computed against the oracle's own result; evaluating the
 oracle against itself gives forget_quality = 1, tow = 1 and privleak = 0 by construction.
 """
@@ -124,7 +125,9 @@ def _truth_ratios(s: dict) -> dict[str, float]:
 
 
 def _mia(sets: EvalSets, sc: dict) -> dict[str, Entry]:
-    """LOSS / Min-K% / zlib scores of forget (label 0) vs holdout (label 1) and their AUC."""
+    """LOSS / Min-K% / zlib scores of forget (label 0) vs holdout (label 1) and their AUC, in
+    open-unlearning's layout: {"forget": entry, "holdout": entry, "auc", "agg_value": auc}, each
+    entry the mean score and {"score"} per record."""
     f, h = sc["forget"], sc["holdout"]
     texts = {r.id: r.response for r in [*sets.forget, *sets.holdout]}
 
@@ -135,10 +138,19 @@ def _mia(sets: EvalSets, sc: dict) -> dict[str, Entry]:
     for key, pick in (("mia_loss", lambda s: s["nll"]), ("mia_min_k", lambda s: s["min_k"]),
                       ("mia_zlib", zlib_scores)):
         fs, hs = pick(f), pick(h)
-        by = {**{i: {"score": v, "split": "forget"} for i, v in zip(f["id"], fs)},
-              **{i: {"score": v, "split": "holdout"} for i, v in zip(h["id"], hs)}}
-        out[key] = _entry(mia_auc(fs, hs), by)
+        auc = mia_auc(fs, hs)
+        out[key] = {"forget": _by_id(f["id"], fs, "score", agg=_mean),
+                    "holdout": _by_id(h["id"], hs, "score", agg=_mean), "auc": auc, "agg_value": auc}
     return out
+
+
+def per_item(entry: Entry) -> dict[str, dict]:
+    """{record id: values} of one metric; an MIA entry pools its forget and holdout records,
+    each tagged with its `split`."""
+    if "value_by_index" in entry:
+        return entry["value_by_index"]
+    return {i: {**v, "split": split} for split in ("forget", "holdout")
+            for i, v in entry.get(split, {}).get("value_by_index", {}).items()}
 
 
 def _fluency(ids: list[str], fl: dict) -> dict[str, Entry]:

@@ -17,7 +17,7 @@ import torch
 
 from dareu.config import metric_settings
 from dareu.eval.fingerprint import folder_fingerprint
-from dareu.eval.suite import ORACLE, EvaluationError, Judge, evaluate_model
+from dareu.eval.suite import EVAL_VERSION, ORACLE, EvaluationError, Judge, evaluate_model
 from dareu.eval.task import EvalTask
 from dareu.io import read_json, update_summary
 from dareu.pipeline import Run, is_rank_zero
@@ -55,7 +55,7 @@ def evaluate(run: Run) -> dict:
     for name, path in models_to_evaluate(run).items():
         fingerprint = eval_fingerprint(run, path)
         key = [metric_settings(cfg.eval), cfg.data, cfg.run.seed, cfg.model.max_length,
-               cfg.attributor, fingerprint, judge.fingerprint, attributors]
+               cfg.attributor, fingerprint, judge.fingerprint, attributors, EVAL_VERSION]
         results[name] = run.stage(f"eval-{name}", key,
                                   lambda: _evaluate_one(run, task(), name, path, fingerprint, judge),
                                   outputs=[run.eval_dir(name) / "TOFU_SUMMARY.json",

@@ -55,9 +55,16 @@ def test_open_unlearning_keys_and_hand_computed_values():
     for key in ["forget_Q_A_Prob", "forget_Q_A_PARA_Prob", "forget_Q_A_PERT_Prob", "forget_Q_A_ROUGE",
                 "forget_truth_ratio", "forget_quality", "retain_Q_A_Prob", "retain_Q_A_ROUGE",
                 "retain_Truth_Ratio", "general_Q_A_Prob_normalised", "general_Truth_Ratio",
-                "model_utility", "privleak", "extraction_strength", "mia_loss", "mia_min_k",
-                "mia_zlib", "tow", "fluency_ppl", "answer_len", "forget_attribution_mass"]:
+                "model_utility", "privleak", "extraction_strength", "tow", "fluency_ppl",
+                "answer_len", "forget_attribution_mass"]:
         assert set(ev[key]) == {"agg_value", "value_by_index"}, key
+    for key in ["mia_loss", "mia_min_k", "mia_zlib"]:  # open-unlearning's MIA layout
+        assert set(ev[key]) == {"forget", "holdout", "auc", "agg_value"}, key
+        assert ev[key]["auc"] == ev[key]["agg_value"]
+        assert set(ev[key]["forget"]["value_by_index"]) == {"f0", "f1"}
+        assert set(ev[key]["holdout"]["value_by_index"]) == {"h0", "h1"}
+    assert ev["mia_loss"]["holdout"]["agg_value"] == pytest.approx(3.5)
+    assert ev["mia_min_k"]["forget"]["value_by_index"]["f0"] == {"score": pytest.approx(2 * LN2)}
     assert set(ev["forget_Q_A_Prob"]["value_by_index"]) == {"f0", "f1"}
     assert ev["forget_Q_A_Prob"]["agg_value"] == pytest.approx(0.5)
     # truth ratio R = P_wrong / P_para: f0 (1/4)/(1/2) = 1/2, f1 (1/2)/(1/4) = 2; forget agg mean min(R, 1/R)

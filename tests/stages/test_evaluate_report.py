@@ -107,6 +107,22 @@ def test_evaluate_skips_what_is_done_and_reuses_metric_groups(evaluated, tmp_pat
     assert after["mia_auc_min_k"] is not None
 
 
+def test_a_new_metric_version_rescores_every_model_but_keeps_the_answers(evaluated, tmp_path,
+                                                                          monkeypatch):
+    """Results written before a metric changed (EVAL_VERSION) are not taken as up to date."""
+    from dareu.eval import suite
+
+    run = _copy(evaluated, tmp_path)
+    monkeypatch.setattr(suite, "EVAL_VERSION", suite.EVAL_VERSION + 1)
+    monkeypatch.setattr(evaluate_mod, "EVAL_VERSION", suite.EVAL_VERSION)
+    monkeypatch.setattr(measure, "answers", lambda *a: pytest.fail("regenerated the answers"))
+    scored = []
+    teacher_forced = measure.teacher_forced
+    monkeypatch.setattr(measure, "teacher_forced", lambda *a: scored.append(1) or teacher_forced(*a))
+    evaluate_mod.evaluate(run)
+    assert len(scored) == 3  # oracle, target, grad_ascent
+
+
 def test_optional_metric_groups_can_be_switched_off(evaluated, tmp_path):
     run = _copy(evaluated, tmp_path, "eval.metrics=[]", "eval.max_items=4")
     evaluate_mod.evaluate(run)
