@@ -4,12 +4,14 @@ On a small synthetic owner corpus, M tiny models are trained with one recipe on 
 of the owners. For a fixed set of responses (the full model's greedy answers to every owner's
 prompts) the real outcome of subset S is log p_S(response | prompt), and an attributor predicts it
 by Σ_{o ∈ S} raw_score(response, o). LDS = mean over responses of the Spearman correlation, across
-the M subsets, between prediction and outcome (REFERENCE.md §7). Attributors are fitted on the
+the M subsets, between prediction and outcome (the linear datamodeling score of TRAK, Park et
+al. 2023, taken per owner). Attributors are fitted on the
 full corpus, with the full model as their attributor model; they use raw (un-normalised) scores.
 
     python bench/attribution_lds.py            # or: dareu bench attribution [ARGS]
 
-writes bench/results/attribution_lds.json and docs/attribution.md.
+writes bench/results/attribution_lds.json and docs/attribution.md (`python bench/tables.py`
+rewrites the page from the JSON).
 """
 
 from __future__ import annotations
@@ -285,6 +287,8 @@ Measured {report['date']} on {report['machine']} (a CPU machine shared with othe
 jobs: times are indicative). Command:
 
     {report['command']}
+
+Rows: `bench/results/attribution_lds.json`; this page: `python bench/tables.py`.
 
 Setup: {s['owners']} synthetic owners ({s['records']} records), a {s['model']} model trained
 {s['epochs']} epochs from scratch; M = {s['models']} models retrained on random half-subsets of the

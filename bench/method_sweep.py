@@ -1,5 +1,5 @@
 """Every method at each of its settings and several unlearning seeds on one prepared run: ToW
-against the oracle, mean ± sd, and each method at its best setting (docs/results.md, TOFU).
+against the oracle, mean ± sd, and each method at its best setting (the tables of docs/results.md).
 
     dareu prepare RECIPE run.output_dir=BASE
     dareu fit-attributor RECIPE run.output_dir=BASE
@@ -25,7 +25,7 @@ from pathlib import Path
 
 BASELINE_LRS = ("1e-5", "3e-5", "1e-4", "3e-4", "1e-3")
 BASELINES = ("grad_ascent", "grad_diff", "kl", "npo", "simnpo", "idkpo")
-# DareU settings: the defaults, and the TOFU-sized budget (docs/dareu_defaults.md)
+# DareU settings: the defaults; more with --dareu NAME:KEY=VALUE,... (docs/method.md)
 DAREU: dict[str, list[str]] = {"defaults": []}
 
 

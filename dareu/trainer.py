@@ -19,8 +19,8 @@ def check_accelerator(cfg: TrainerConfig) -> None:
 
 
 def check_strategy(cfg) -> None:
-    """Reject strategy/model combinations known to fail deep inside Lightning (REFERENCE.md §8),
-    before any stage runs. `cfg` is the whole Config."""
+    """Reject strategy/model combinations known to fail deep inside Lightning (listed in
+    docs/scale_out.md, "Refused combinations"), before any stage runs. `cfg` is the whole Config."""
     from dareu.errors import ConfigError
 
     strategy = str(cfg.trainer.strategy).lower()
@@ -52,11 +52,10 @@ def check_strategy(cfg) -> None:
                               f"per node, got {cfg.trainer.devices!r}.")
     elif ("fsdp" in strategy or "deepspeed" in strategy) and "dareu" in cfg.unlearn.methods:
         raise ConfigError(f"trainer.strategy={cfg.trainer.strategy} with unlearn.methods containing "
-                          "dareu: DareU's sampling and saving gather sharded weights under FSDP2 "
-                          "only; Lightning's FSDP (v1) strategy refuses CPU accelerators, so DareU "
-                          "under it or DeepSpeed has never been tested. Run DareU with "
-                          "trainer.strategy=fsdp2 (sharded training, weights gathered for the "
-                          "decode) or ddp; the loss-based baselines run under fsdp / deepspeed.")
+                          "dareu: DareU runs under trainer.strategy=ddp or fsdp2 (sharded training, "
+                          "weights gathered for each rollout's decode and for saving); Lightning's "
+                          "FSDP (v1) and DeepSpeed strategies are supported for the loss-based "
+                          "baselines only. Run DareU with fsdp2 or ddp.")
     if cfg.trainer.precision == "bf16-true" and qlora:
         raise ConfigError("trainer.precision=bf16-true casts the LoRA adapters and upcast norms of a "
                           "4-bit model to bf16; use bf16-mixed or 32-true with QLoRA.")
@@ -90,7 +89,7 @@ def resolve_device(cfg: TrainerConfig) -> torch.device:
     """The device single-process work (generation, evaluation, 4-bit loading) runs on.
 
     Under DDP each rank uses its own GPU: `LOCAL_RANK` (set by Lightning's launcher, torchrun or
-    SLURM) picks it, so a 4-bit model loads per rank on `cuda:<local_rank>` (REFERENCE.md §8).
+    SLURM) picks it, so a 4-bit model loads per rank on `cuda:<local_rank>`.
     """
     check_accelerator(cfg)
     if cfg.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():

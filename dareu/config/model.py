@@ -108,8 +108,8 @@ class FinetuneConfig:
     """With pretrain_owners: also pretrain on this many copies of the spare owners' records in which
     every owner's name is replaced by a made-up one (dareu/data/name_swap.py), so the base learns to
     copy a name from the question into the answer, as a pretrained LLM does. 0: off. The 3-layer
-    TOFU tiny base did not learn to copy even with 8 copies (docs/results.md, session 10), so no
-    recipe sets it."""
+    TOFU tiny base did not learn to copy even with 8 copies (docs/method.md, "Not used, and why"),
+    so no recipe sets it."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "lr", "batch_size"):
