@@ -9,7 +9,7 @@ from dareu.config.attributor import _check_attributor_names
 from dareu.config.checks import _check, _positive
 
 EVAL_EXTRAS = ("mia", "fluency", "attribution")
-ATTACKS = ("sampling", "paraphrase", "relearn", "priming")
+ATTACKS = ("sampling", "paraphrase", "relearn", "priming", "quantize")
 
 
 @dataclass
@@ -54,7 +54,7 @@ class EvalConfig:
     Needs `attribution` in `metrics`."""
     attacks: list[str] = field(default_factory=list)
     """Attacks that try to pull the forgotten answers back out of every model (oracle and target
-    included), drawn from sampling, paraphrase, relearn, priming; [] = none."""
+    included), drawn from sampling, paraphrase, relearn, priming, quantize; [] = none."""
     attack: AttackConfig = field(default_factory=AttackConfig)
     """Settings of those attacks."""
 

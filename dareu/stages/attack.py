@@ -4,7 +4,8 @@ every evaluated model — oracle, target, then each unlearned model — one stag
 Each stage writes `eval/<model>/attacks/<attack>.json` (headline figures and per-item results)
 and its `attack_<name>_*` figures are merged into summary.json (also when the stage is up to date,
 so a lost or replaced summary.json is rebuilt by rerunning). A stage reruns when its model folder,
-the attack settings, the data or (relearn) the finetuning settings or the attributor change.
+the attack settings, the data, (relearn) the finetuning settings or (relearn, quantize) the
+attributor change.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ log = logging.getLogger("dareu")
 
 # the eval.attack settings each attack reads: changing one reruns only the attacks that read it
 SETTINGS = {"sampling": ("samples",), "paraphrase": (), "relearn": ("relearn_steps", "relearn_lr"),
-            "priming": ("priming_pairs",)}
+            "priming": ("priming_pairs",), "quantize": ()}
+MASS = ("relearn", "quantize")
+"""The attacks that report the forget mass of their answers (when an attributor is fitted)."""
 
 
 def attack(run: Run) -> dict:
@@ -38,6 +41,10 @@ def attack(run: Run) -> dict:
     if not cfg.eval.attacks:
         return {}
     _check_relearn(run)
+    if "quantize" in cfg.eval.attacks:  # refused before any attack runs, not after the others
+        from dareu.eval.attacks.quantize import require_bitsandbytes
+
+        require_bitsandbytes()
     run.corpus  # noqa: B018  (build the corpus, and fail on a bad one, before loading any model)
     mass = _ForgetMass(run)
     results: dict[str, dict] = {}
@@ -73,17 +80,19 @@ def _key(run: Run, attack_name: str, fingerprint: str, mass: "_ForgetMass") -> l
     key = [attack_name, settings, e.max_new_tokens, e.batch_size, e.max_items, cfg.data,
            cfg.run.seed, fingerprint]
     if attack_name == "relearn":
-        key += [cfg.finetune.lr, cfg.finetune.batch_size, cfg.model.max_length, mass.fingerprint]
+        key += [cfg.finetune.lr, cfg.finetune.batch_size, cfg.model.max_length]
+    if attack_name in MASS:
+        key.append(mass.fingerprint)
     return key
 
 
 def _attack_one(run: Run, attack_name: str, name: str, model: "_Lazy", mass: "_ForgetMass") -> dict:
     if not is_rank_zero():  # under a DDP launch every rank runs the stages; one attacks
         return {}
-    result = ATTACKS[attack_name](model.get(), inputs(run, mass.get() if attack_name == "relearn"
-                                                      else None))
+    result = ATTACKS[attack_name](model.get(), inputs(run, mass.get(attack_name)
+                                                      if attack_name in MASS else None))
     atomic_write_json(run.eval_dir(name) / "attacks" / f"{attack_name}.json",
-                      {"summary": result.summary, "items": result.items})
+                      {"summary": result.summary, "items": result.items, "notes": result.notes})
     log.info("attack %s on %s: %s", attack_name, name, result.summary)
     return result.summary
 
@@ -120,7 +129,8 @@ class _Lazy:
 
 
 class _ForgetMass:
-    """The reward attributor's forget mass (relearn's second figure), when one is fitted."""
+    """The reward attributor's forget mass of the answers of the attacks in MASS, when one is
+    fitted."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
@@ -128,10 +138,10 @@ class _ForgetMass:
         self.fingerprint = folder_fingerprint(directory) if directory.exists() else None
         self._fn = None
 
-    def get(self):
+    def get(self, attack_name: str):
         if self.fingerprint is None:
-            log.warning("attack relearn: no fitted attributor in %s; attack_relearn_mass skipped",
-                        self.run.attributor_dir)
+            log.warning("attack %s: no fitted attributor in %s; attack_%s_mass skipped",
+                        attack_name, self.run.attributor_dir, attack_name)
             return None
         if self._fn is None:
             from dareu.stages.objects import reward as run_reward

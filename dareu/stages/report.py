@@ -55,7 +55,12 @@ ATTACK_DETAILS = {"sampling": [("attack_sampling_hit", "sampling: share of promp
                   "relearn": [("attack_relearn_rouge_before", "relearn: unseen-half ROUGE before"),
                               ("attack_relearn_rouge_shown", "relearn: shown-half ROUGE after"),
                               ("attack_relearn_mass", "relearn: forget mass after")],
-                  "priming": [("attack_priming_pairs", "priming: true QA pairs in the prompt")]}
+                  "priming": [("attack_priming_pairs", "priming: true QA pairs in the prompt")],
+                  "quantize": [("attack_quantize_rouge_before", "quantize: ROUGE before"),
+                               ("attack_quantize_changed", "quantize: 4-bit answers changed"),
+                               ("attack_quantize_mass", "quantize: 4-bit forget mass"),
+                               ("attack_quantize_int8_rouge", "quantize: 8-bit ROUGE"),
+                               ("attack_quantize_int8_mass", "quantize: 8-bit forget mass")]}
 
 
 def report(run: Run) -> dict:
@@ -194,7 +199,7 @@ def _attack_columns(run: Run) -> list[tuple[str, str]]:
         return []
     titles = {"sampling": f"sampling (best of {run.cfg.eval.attack.samples})",
               "paraphrase": "paraphrased prompts", "relearn": "relearn (unseen half)",
-              "priming": "in-context priming"}
+              "priming": "in-context priming", "quantize": "4-bit quantized (nf4)"}
     return [("forget_rouge", "no attack (greedy)")] + [(HEADLINE[a], titles[a])
                                                          for a in run.cfg.eval.attacks]
 

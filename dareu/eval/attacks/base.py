@@ -58,6 +58,8 @@ class AttackResult:
 
     summary: dict[str, float | None]
     items: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a reader of the figures must know: why one is missing, or how it was obtained."""
 
 
 def greedy_rouge(model: PreTrainedModel, inputs: AttackInputs, prompt_texts: Sequence[str],
