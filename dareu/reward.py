@@ -121,15 +121,24 @@ class DeAttributionReward(torch.nn.Module):
         key = (tuple(prompts), tuple(responses))
         if self._last is not None and self._last[0] == key:
             return self._last[1].clone()
-        mask = self.masker or (lambda t: t)
-        seen = [mask(p) for p in prompts] if self.sees == "prompt+response" else [""] * len(prompts)
-        scores = self.attributor.score(seen, [mask(r) for r in responses]).float()   # (N, K)
-        scores = scores.to(self.forget_index.device).clamp_min(0)
+        scores = self._scores(prompts, responses)                                    # (N, K)
         mass = scores[:, self.forget_index].sum(-1)                                  # (N,)
         if self.normalize:
             mass = (mass / scores.sum(-1).clamp_min(self.eps)).clamp(0, 1)
         self._last = (key, mass)
         return mass.clone()
+
+    def owner_shares(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        """(N, K) each response's attribution over every owner (`attributor.owners`), rows
+        normalised to sum to 1 (an all-zero row stays 0); masked like `forget_mass`."""
+        scores = self._scores(prompts, responses)
+        return scores / scores.sum(-1, keepdim=True).clamp_min(self.eps)
+
+    def _scores(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        mask = self.masker or (lambda t: t)
+        seen = [mask(p) for p in prompts] if self.sees == "prompt+response" else [""] * len(prompts)
+        scores = self.attributor.score(seen, [mask(r) for r in responses]).float()   # (N, K)
+        return scores.to(self.forget_index.device).clamp_min(0)
 
     def rewards(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
         """(N,) rewards: −mass or −log(mass + eps), then clipped if asked, minus name_weight for

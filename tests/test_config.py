@@ -43,7 +43,7 @@ def test_wrong_type_names_key():
                                           ("data.source=hub", "data.source"),
                                           ("model.n_embd=30", "model.n_embd"),
                                           ("data.template=Q:", "data.template"),
-                                          ("unlearn.let_go=1", "unlearn.let_go")])
+                                          ("unlearn.floor=1.5", "unlearn.floor")])
 def test_invalid_values(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_config(None, [override])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 from dareu.config.checks import _check, _positive
 
@@ -112,32 +112,13 @@ class UnlearnConfig:
     """Token reduction of the policy loss: dapo, token_mean or seq_mean (dareu.rl.aggregate)."""
     reward_transform: str = "mass"
     """How attribution becomes reward: `mass` (−mass) or `log_mass` (−log(mass + eps))."""
-    advantage_scale: str = "std"
-    """grpo: divide each group's centred rewards by the group's std (`std`, GRPO) or not (`none`,
-    Dr. GRPO). With `none` the push fades as a group's rewards converge (masses near the floor);
-    with `std` a group of near-equal masses gets advantages of ±1 forever."""
-    advantage_eps: float = 1e-4
-    """grpo with advantage_scale=std: A_i = (r_i − mean_g) / (std_g + eps). The usual 1e-4 turns
-    a group of near-equal rewards (masses 0.010–0.013: attributor noise once the job is done) into
-    advantages of ±1; an eps of the order of the reward differences that matter (e.g. 0.05 of
-    mass) keeps full pressure on groups that still differ and lets converged groups go."""
-    absolute_advantage: float = 1.0
-    """grpo / rloo: weight w of each response's own reward added to its group-relative advantage,
-    A_i = A_group_i + w · r_i, with r = −mass − penalty ≤ 0 (0 = the best a response can score).
-    A group whose G answers are all still attributed (masses ≈ 1, no spread: the group term is 0)
-    is still pushed away from them, and this push fades as the mass reaches 0."""
-    let_go: float = 0.05
-    """grpo / rloo: the mass at which a prompt counts as de-attributed. A group whose mean reward is
-    ≥ −let_go (mean forget mass ≤ let_go, and fluent) gets zero advantages: no group push, no
-    absolute push. 0: off, every group is pushed until the last step. It reads the level of the
-    rewards, not their spread, so a memorised group (masses all ≈ 1) is still pushed in full.
-    In force only on a target that barely memorised its forget owners (`let_go_start_mass`);
-    never under ppo, whose per-token GAE advantages have no groups."""
-    let_go_start_mass: float = 0.5
-    """`let_go` is in force only when the mean forget mass of the first rollout (the target's own
-    samples) is below this (`dareu.modules.let_go`): notes 0.12–0.33 (letting go: +0.045 ToW),
-    TOFU tiny 0.92–0.98 and the quickstart 0.78–0.95 (there pushing on breaks memorised wording
-    the masked attributor cannot see). 1: always; 0: never."""
+    floor: Union[float, int, str] = "auto"
+    """The forget mass at which a prompt counts as no longer attributable. `auto`: measured before
+    the first step, as the attributor's share on the forget owners of what the target invents
+    about people it does not know (`dareu.modules.floor`). DareU pushes a prompt's answers only
+    while their mean is above the floor, and stops once a whole pass over the forget prompts is
+    at it (`steps` is then a ceiling). A number sets the floor; 0 pushes every prompt until its
+    answers have no mass left. Logged as `floor` in the step metrics and shown in the report."""
     name_weight: float = 0.0
     """Reward charge for writing a forget owner's name (an alias `dareu.data.aliases` inferred):
     r −= name_weight when the response contains one. The attributor sees names masked (a model
@@ -174,13 +155,6 @@ class UnlearnConfig:
     it no more than the true one, while gibberish still does."""
     fluency_width: float = 2.0
     """NLL span (nats) over which the penalty rises from 0 to 1."""
-    fluency_repetition: float = 1.0
-    """Share of a response's token bigrams that repeat an earlier one above which it also counts
-    as degenerate (penalty rising to 1 when every bigram repeats; `dareu.rl.repetition_share`).
-    Per-token NLL misses loops ("Jamaica, Jamaica, Jamaica …"): the judge predicts repetition
-    cheaply. 1 (default): off. On TOFU forget05 (seed 0) 0.25 cut the greedy answers' loops
-    (median repeated share 0.19 → 0.06) but not the ToW (0.877 → 0.849; docs/results.md,
-    session 12): sampled responses rarely loop, so it hardly fires in training."""
     min_response_tokens: int = 2
     """Responses shorter than this (tokens, EOS included: 2 = one real token) get the full penalty."""
     on_collapse: str = "stop"
@@ -248,18 +222,10 @@ class UnlearnConfig:
         _check(self.reward_transform in ("mass", "log_mass"), "unlearn.reward_transform",
                self.reward_transform, "mass or log_mass")
         _check(len(self.methods) > 0, "unlearn.methods", self.methods, "at least one method")
-        _check(self.advantage_eps > 0, "unlearn.advantage_eps", self.advantage_eps, "> 0")
-        _check(self.advantage_scale in ("std", "none"), "unlearn.advantage_scale",
-               self.advantage_scale, "std or none")
-        _check(self.absolute_advantage >= 0, "unlearn.absolute_advantage", self.absolute_advantage,
-               ">= 0")
-        _check(0 <= self.let_go < 1, "unlearn.let_go", self.let_go, "in [0, 1)")
-        _check(0 <= self.let_go_start_mass <= 1, "unlearn.let_go_start_mass", self.let_go_start_mass,
-               "in [0, 1]")
+        _check(self.floor == "auto" or (isinstance(self.floor, (int, float)) and 0 <= self.floor < 1),
+               "unlearn.floor", self.floor, "auto or a number in [0, 1)")
         _check(self.fluency_weight >= 0, "unlearn.fluency_weight", self.fluency_weight, ">= 0")
         _check(self.name_weight >= 0, "unlearn.name_weight", self.name_weight, ">= 0")
-        _check(0 <= self.fluency_repetition <= 1, "unlearn.fluency_repetition",
-               self.fluency_repetition, "in [0, 1]")
         _check(self.fluency_anchor in ("own", "foreign"), "unlearn.fluency_anchor",
                self.fluency_anchor, "own or foreign")
         _check(self.fluency_judge in ("reference", "base"), "unlearn.fluency_judge",

@@ -66,3 +66,15 @@ def name_swapped(records: list[Record], copies: int, seed: int) -> list[Record]:
                                paraphrased_response=None, perturbed_responses=(),
                                paraphrased_prompt=None))
     return out
+
+
+def unknown_people(retain: list[Record], holdout: list[Record], seed: int | None,
+                   limit: int = 64) -> list[Record]:
+    """Questions about people a model trained on `retain` (and the forget owners) does not know:
+    holdout owners' questions first, then retain questions whose owner's name was swapped for a
+    made-up one (those whose question names the owner). At most `limit`, drawn seeded across
+    owners; empty when there is neither."""
+    swapped = [s for r, s in zip(retain, name_swapped(retain, 1, seed or 0)) if s.prompt != r.prompt]
+    rng = random.Random(f"unknown-people-{seed or 0}")
+    picked = rng.sample(holdout, min(limit, len(holdout)))
+    return picked + rng.sample(swapped, min(limit - len(picked), len(swapped)))

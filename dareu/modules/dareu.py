@@ -28,12 +28,13 @@ from torch import Tensor, nn
 
 from dareu.config import Config
 from dareu.data.corpus import Record
+from dareu.data.name_swap import unknown_people
 from dareu.data.streams import BatchStream, SeededCycle
 from dareu.errors import DareUError, TrainingDiverged
 from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.fluency_guard import FluencyGuard
-from dareu.modules.let_go import LetGo
+from dareu.modules.floor import Floor, steps_per_pass
 from dareu.modules.lm_forward import LMForward
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.retain_distill import RetainDistill
@@ -63,10 +64,12 @@ class DareUModule(UnlearnMethod):
     uses_attributor = True
 
     def __init__(self, policy, reward: Reward, forget_prompts: Sequence[str | Record],
-                 retain: Sequence[Record], cfg: Config) -> None:
+                 retain: Sequence[Record], cfg: Config, holdout: Sequence[Record] = ()) -> None:
         """`policy`: a `dareu.Policy`; `reward`: a `DeAttributionReward` or look-alike;
         `forget_prompts`: the forget owners' prompts (strings or records); `retain`: retain-owner
-        records for the distillation guard; `cfg`: a `dareu.Config` (its `unlearn` section)."""
+        records for the distillation guard; `cfg`: a `dareu.Config` (its `unlearn` section);
+        `holdout`: records of owners nobody was trained on (with name-swapped retain questions,
+        what the floor is measured on)."""
         super().__init__(policy, forget_prompts, retain, cfg)
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only trainable weights (on_save_checkpoint)
@@ -89,16 +92,17 @@ class DareUModule(UnlearnMethod):
         self.retain_distill = RetainDistill(
             self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain], self.lm,
             self.prompt_text)
-        # ppo's advantages come per token from GAE, with no groups to let go of
-        self.let_go = LetGo(u.let_go if u.algorithm != "ppo" else 0.0, u.let_go_start_mass)
+        probe = unknown_people(self.retain, holdout, u.seed)
+        self.floor = Floor(u.floor, [(r.prompt, self.prompt_text(r.prompt)) for r in probe],
+                           steps_per_pass(len(self.forget_prompts), u.prompts_per_step, 1))
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
-    def build(cls, policy, forget, retain, cfg, reward=None) -> "DareUModule":
+    def build(cls, policy, forget, retain, cfg, reward=None, holdout=()) -> "DareUModule":
         if reward is None:
             raise DareUError("DareU needs a reward: pass a DeAttributionReward (or any object with "
                              "`rewards` and `forget_mass`) as `reward`.")
-        return cls(policy, reward, forget, retain, cfg)
+        return cls(policy, reward, forget, retain, cfg, holdout)
 
     @property
     def optimizer_steps_per_batch(self) -> int:
@@ -110,6 +114,7 @@ class DareUModule(UnlearnMethod):
         """Endless seeded batches of (prompt, formatted prompt) of the forget owners."""
         u, world = self.cfg.unlearn, self.trainer.world_size
         self.retain_distill.start(self.global_rank, world)
+        self.floor.steps_per_pass = steps_per_pass(len(self.forget_prompts), u.prompts_per_step, world)
         prompts = SeededCycle(self.forget_prompts, u.prompts_per_step, self.cfg.unlearn.seed,
                               self.global_rank, world)
         return BatchStream(prompts, start=self.rollouts_done)  # resumes at the restored step
@@ -117,12 +122,28 @@ class DareUModule(UnlearnMethod):
     # -- one step --------------------------------------------------------------------------------
     def training_step(self, batch: list[tuple[str, str]], batch_idx: int) -> None:
         step = self.rollouts_done
+        if self.floor.level is None:  # before the first rollout: what the target invents
+            self._measure_floor()
         rollout = self._rollout(batch, step)
         distill = (self.retain_distill.batches(step, self.device, self._sample)
                    if self.retain_distill.active else [])
         stats = self._optimise(rollout, distill, step)
         self.rollouts_done += 1
         self._log_step(rollout, stats)
+        if self.floor.done:
+            log.info("DareU step %d: every forget prompt of the last pass is at the floor (%.4f); "
+                     "stopping", self.rollouts_done, self.floor.level)
+            self.trainer.should_stop = True
+
+    def _measure_floor(self) -> None:
+        if getattr(self.reward, "owner_shares", None) is None:  # a look-alike reward: push to 0
+            self.floor.level = 0.0
+            return
+        if isinstance(self.reward, nn.Module):
+            self.reward.eval()
+        with self.policy.reference() as ref:
+            self.floor.measure(ref, self.tokenizer, self.reward, self.cfg.unlearn.max_new_tokens,
+                               self._rank_mean)
 
     @torch.no_grad()
     def _rollout(self, batch: list[tuple[str, str]], step: int) -> Rollout:
@@ -139,7 +160,6 @@ class DareUModule(UnlearnMethod):
         with self.policy.reference() as ref:
             ro.ref_logp = self.lm.logp(ref, self.lm.response_features(ref, ro)[0], responses)
         self.fluency_guard.penalise(ro, self.lm.features, self._rank_mean)
-        self.let_go.observe(ro.forget_mass, self._rank_mean)
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
             feats, hidden = self.lm.response_features(self.policy.model, ro,
                                                       hidden=self.value_head is not None)
@@ -169,14 +189,11 @@ class DareUModule(UnlearnMethod):
             ro.advantages = masked_whiten(adv, ro.mask) if ro.mask.sum() > 1 else adv  # (N, R)
             return
         if u.algorithm == "grpo":
-            ro.advantages = group_advantages(ro.rewards, u.group_size, u.advantage_scale,
-                                             u.advantage_eps)  # (N,)
+            ro.advantages = group_advantages(ro.rewards, u.group_size)  # (N,)
         else:
             ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
-        if u.absolute_advantage > 0:  # rewards are ≤ 0: pressure until the mass is gone
-            ro.advantages = ro.advantages + u.absolute_advantage * ro.rewards
-        if ro.group_size > 1:  # whole groups only (a minibatch of loose rows has none)
-            ro.advantages = self.let_go.apply(ro.advantages, ro.rewards, ro.group_size)
+        # pushed down to the floor, not past it; groups already there are left alone
+        ro.advantages = self.floor.apply(ro.advantages, ro.rewards, ro.group_size)
 
     def _optimise(self, ro: Rollout, distill: list[DistillBatch], step: int) -> dict[str, Tensor]:
         u, n = self.cfg.unlearn, ro.sequences.shape[0]
@@ -313,9 +330,9 @@ class DareUModule(UnlearnMethod):
                    "response_len": ro.mask.sum(1).float().mean(),
                    "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
                    "advantage_abs": ro.advantages.abs().mean(), **stats}
-        share = self.let_go.share(ro.rewards, ro.group_size) if ro.group_size > 1 else None
-        if share is not None:  # the share of prompts no longer pushed
-            metrics["let_go"] = share
+        metrics["at_floor"] = self.floor.observe(ro.rewards, self.cfg.unlearn.group_size,
+                                                 self._rank_mean)  # share of prompts not pushed
+        metrics["floor"] = torch.tensor(self.floor.level or 0.0, device=self.device)
         values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
         self.step_metrics = dict(zip(metrics, values.tolist()))
         if self.trainer.progress_bar_callback is not None:
@@ -365,14 +382,14 @@ class DareUModule(UnlearnMethod):
         checkpoint["state_dict"] = {k: v for k, v in state.items() if k in trainable}
         checkpoint["dareu"] = {"rollouts_done": self.rollouts_done,
                                **self.collapse_watch.state_dict(),
-                               **self.fluency_guard.state_dict(), **self.let_go.state_dict()}
+                               **self.fluency_guard.state_dict(), **self.floor.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("dareu", {})
         self.rollouts_done = int(state.get("rollouts_done", 0))
         self.collapse_watch.load_state_dict(state)
         self.fluency_guard.load_state_dict(state)
-        self.let_go.load_state_dict(state)
+        self.floor.load_state_dict(state)
 
 
 def _disable_dropout(policy: nn.Module) -> None:

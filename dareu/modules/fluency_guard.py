@@ -16,8 +16,8 @@ from torch import Tensor, nn
 
 from dareu.config import Config
 from dareu.modules.rollout import Logits, RankMean, Rollout
-from dareu.rl import (fluency_penalty, fluency_threshold, foreign_answers, repetition_penalty,
-                      repetition_share, response_nll, token_logprobs, uses_foreign_anchor)
+from dareu.rl import (fluency_penalty, fluency_threshold, foreign_answers, response_nll,
+                      token_logprobs, uses_foreign_anchor)
 
 
 class FluencyGuard:
@@ -52,9 +52,6 @@ class FluencyGuard:
             self.threshold = float(rank_mean(tau))
         ro.penalty = fluency_penalty(nll, ro.mask.sum(1), self.threshold, u.fluency_width,
                                      u.min_response_tokens)  # (N,)
-        if u.fluency_repetition < 1:  # loops the NLL finds cheap count as degenerate too
-            share = repetition_share(ro.responses, ro.mask)
-            ro.penalty = torch.maximum(ro.penalty, repetition_penalty(share, u.fluency_repetition))
         if u.fluency_weight > 0:
             ro.rewards = ro.rewards - u.fluency_weight * ro.penalty
 

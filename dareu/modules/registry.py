@@ -45,9 +45,10 @@ class UnlearnMethod(L.LightningModule):
 
     @classmethod
     def build(cls, policy: "Policy", forget: Sequence[Record], retain: Sequence[Record],
-              cfg: "Config", reward: Any = None) -> "UnlearnMethod":
+              cfg: "Config", reward: Any = None, holdout: Sequence[Record] = ()) -> "UnlearnMethod":
         """What the unlearn stage calls; `reward` (the run's `DeAttributionReward`) is given when
-        `uses_attributor` is True. Override when the constructor takes more (DareU's reward)."""
+        `uses_attributor` is True; `holdout`: records of owners no model was trained on. Override
+        when the constructor takes more (DareU's reward and holdout)."""
         return cls(policy, forget, retain, cfg)
 
     def prompt_text(self, prompt: str) -> str:

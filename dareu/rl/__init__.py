@@ -1,9 +1,9 @@
 """Pure-tensor RL maths: log-probs, KL, advantages, PPO/GRPO losses, sequence masks."""
 
-from dareu.rl.advantages import (finished_groups, gae, group_advantages, kl_shaped_rewards, let_go,
-                                 rloo_advantages)
-from dareu.rl.fluency import (fluency_penalty, fluency_threshold, foreign_answers, repetition_penalty,
-                              repetition_share, response_nll, uses_foreign_anchor)
+from dareu.rl.advantages import gae, group_advantages, kl_shaped_rewards, rloo_advantages
+from dareu.rl.floor import at_floor, floor_advantages, invention_floor
+from dareu.rl.fluency import (fluency_penalty, fluency_threshold, foreign_answers, response_nll,
+                              uses_foreign_anchor)
 from dareu.rl.kl import full_kl, kl_estimate, token_full_kl
 from dareu.rl.logprobs import (
     entropy_from_logits,
@@ -18,6 +18,9 @@ from dareu.rl.losses import aggregate, clipped_policy_loss, clipped_value_loss
 from dareu.rl.sequence import last_valid_index, response_mask, sequence_logprob
 
 __all__ = [
+    "at_floor",
+    "floor_advantages",
+    "invention_floor",
     "aggregate",
     "clipped_policy_loss",
     "clipped_value_loss",
@@ -26,13 +29,9 @@ __all__ = [
     "fluency_threshold",
     "foreign_answers",
     "uses_foreign_anchor",
-    "repetition_penalty",
-    "repetition_share",
     "full_kl",
     "gae",
-    "finished_groups",
     "group_advantages",
-    "let_go",
     "kl_estimate",
     "kl_shaped_rewards",
     "last_valid_index",

@@ -38,29 +38,6 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "std", eps: 
     return adv.reshape(-1)  # (N,)
 
 
-def let_go(advantages: Tensor, rewards: Tensor, group_size: int, done: float) -> Tensor:
-    """Zero the advantages of every group whose mean reward is ≥ −done: a prompt whose G answers
-    are, on average, no longer attributed (and fluent: the reward carries the fluency penalty) is
-    not pushed further. advantages, rewards (N,) -> (N,); done ≤ 0 changes nothing.
-
-    Unlike a larger std eps, this reads the level of the rewards, not their spread: a memorised
-    group (masses all ≈ 1, tiny spread) is still pushed at full strength.
-    """
-    if done <= 0:
-        return advantages
-    finished = finished_groups(rewards, group_size, done).unsqueeze(1)  # (N/G, 1)
-    adv = advantages.view(-1, group_size)  # (N/G, G)
-    return torch.where(finished, torch.zeros_like(adv), adv).reshape(-1)
-
-
-def finished_groups(rewards: Tensor, group_size: int, done: float) -> Tensor:
-    """Which groups `let_go` stops pushing: mean reward ≥ −done; rewards (N,) -> (N/G,) bool."""
-    means = _groups(rewards, group_size).mean(dim=1)  # (N/G,)
-    if done <= 0:  # off: not even a group of perfect rewards (mean 0 ≥ −0) is let go
-        return torch.zeros_like(means, dtype=torch.bool)
-    return means >= -done
-
-
 def rloo_advantages(rewards: Tensor, group_size: int) -> Tensor:
     """REINFORCE leave-one-out: A_i = r_i - mean_{j != i} r_j = G/(G-1) * (r_i - mean_g);  (N,) -> (N,)"""
     if group_size < 2:

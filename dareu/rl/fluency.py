@@ -56,27 +56,6 @@ def fluency_penalty(nll: Tensor, lengths: Tensor, threshold: float, width: float
     return p.masked_fill(lengths < min_tokens, 1.0)
 
 
-def repetition_share(tokens: Tensor, mask: Tensor, n: int = 2) -> Tensor:
-    """(N,) share of each response's token n-grams (inside `mask`) that repeat an earlier n-gram
-    of the same response: 0 for text that never loops, → 1 for one token or phrase over and over.
-    Per-token NLL misses such loops: a model predicts its own repetition cheaply."""
-    out = torch.zeros(tokens.shape[0], dtype=torch.float32, device=tokens.device)
-    for i, (row, m) in enumerate(zip(tokens.tolist(), mask.tolist())):
-        ids = [t for t, keep in zip(row, m) if keep]
-        grams = [tuple(ids[j:j + n]) for j in range(len(ids) - n + 1)]
-        if grams:
-            out[i] = 1 - len(set(grams)) / len(grams)
-    return out
-
-
-def repetition_penalty(share: Tensor, free: float) -> Tensor:
-    """(N,) penalty in [0, 1]: 0 up to a repeated share of `free`, rising linearly to 1 when every
-    n-gram repeats; all 0 when free >= 1 (off)."""
-    if free >= 1:
-        return torch.zeros_like(share)
-    return ((share - free) / (1 - free)).clamp(0, 1)
-
-
 FOREIGN_LIMIT = 256  # forget prompts the foreign anchor reads at most: a median needs no more
 
 

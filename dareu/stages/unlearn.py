@@ -91,7 +91,8 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     method = get_method(name)
     steps = cfg.unlearn.steps_of(method)
     reward = objects.reward(run) if method.uses_attributor else None
-    module = method.build(policy, run.corpus.forget, run.corpus.retain, cfg, reward)
+    module = method.build(policy, run.corpus.forget, run.corpus.retain, cfg, reward,
+                          holdout=run.corpus.holdout)
     if cfg.unlearn.fluency_judge == "base" and hasattr(module, "set_fluency_judge"):
         log.info("fluency judge: the base model at %s", run.base_dir)
         module.set_fluency_judge(objects.load_for_eval(run, run.base_dir))

@@ -25,7 +25,7 @@ TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
 # a fast learner for the toy problem: no anchor, no fluency guard, one update per rollout; it
 # collapses onto vowel tokens by design, so collapse only warns
 TOY = ["unlearn.lr=5e-2", "unlearn.beta=0", "unlearn.retain_weight=0", "unlearn.ppo_epochs=1",
-       "unlearn.fluency_weight=0", "unlearn.on_collapse=warn", "unlearn.absolute_advantage=0"]
+       "unlearn.fluency_weight=0", "unlearn.on_collapse=warn"]
 
 
 class VowelReward:

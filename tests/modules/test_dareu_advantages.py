@@ -1,79 +1,69 @@
-"""How DareU shapes its advantages on the tiny harness: the std scale, its eps, each answer's own
-reward (`absolute_advantage`) and letting go of finished prompts (`let_go`)."""
+"""How DareU shapes its advantages and stops on the tiny harness: the floor (`unlearn.floor`),
+measured before the first step or set, the push down to it, and the stop once the forget prompts
+are at it."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from dareu.modules.rollout import Rollout
-from tests.modules.dareu_harness import TOY, FullMass, base, fit, make  # noqa: F401 (base: fixture)
+from tests.modules.dareu_harness import FullMass, base, fit, make  # noqa: F401 (base: fixture)
+
+QUIET = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1"]
 
 
-@pytest.mark.parametrize("scale", ["std", "none"])
-def test_advantage_scale_sets_the_grpo_advantage_size(base, scale):
-    rows = fit(make(base, TOY + [f"unlearn.advantage_scale={scale}"]), steps=2)
-    size = rows[0]["advantage_abs"]
-    # the vowel reward's groups spread by ~0.1: std-scaled advantages are O(1), centred ones O(0.1)
-    assert (size > 0.5) if scale == "std" else (size < 0.3), size
+class SharesReward(FullMass):
+    """A reward with an attributor's owner shares: every answer gives each owner the same share,
+    so the measured floor is (forget owners) / (owners)."""
+
+    def __init__(self, owners: int, forget: int, mass: float = 1.0) -> None:
+        super().__init__(mass)
+        self.forget_index = torch.zeros(owners, dtype=torch.bool)
+        self.forget_index[:forget] = True
+        self.probed = 0
+
+    def owner_shares(self, prompts, responses):
+        self.probed += len(responses)
+        n = self.forget_index.numel()
+        return torch.full((len(responses), n), 1 / n)
 
 
-@pytest.mark.parametrize("mass", [1.0, 0.01])
-def test_absolute_advantage_pushes_groups_without_spread_until_the_mass_is_gone(base, mass):
-    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0"]
-    # the group term alone: equal rewards, zero advantages, no push
-    rows = fit(make(base, quiet + ["unlearn.absolute_advantage=0"], reward=FullMass(mass)), steps=1)
-    assert rows[0]["advantage_abs"] == pytest.approx(0.0, abs=1e-6)
-    # the absolute term: every answer pushed by w · mass (strong at 1, faded at 0.01)
-    rows = fit(make(base, quiet + ["unlearn.absolute_advantage=2"], reward=FullMass(mass)), steps=1)
-    assert rows[0]["advantage_abs"] == pytest.approx(2 * mass, rel=1e-4)
+@pytest.mark.parametrize("mass", [1.0, 0.3])
+def test_groups_above_the_floor_are_pushed_down_to_it(base, mass):
+    # no spread in a group: no group term; the push is each answer's distance to the floor
+    rows = fit(make(base, QUIET + ["unlearn.floor=0.1"], reward=FullMass(mass)), steps=1)
+    assert rows[0]["advantage_abs"] == pytest.approx(mass - 0.1, rel=1e-4)
+    assert rows[0]["at_floor"] == 0.0 and rows[0]["floor"] == pytest.approx(0.1)
 
 
-@pytest.mark.parametrize("mass", [1.0, 0.01])
-def test_let_go_stops_pushing_prompts_whose_answers_are_no_longer_attributed(base, mass):
-    quiet = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0.05"]
-    always = quiet + ["unlearn.let_go_start_mass=1"]  # whatever the target memorised
-    rows = fit(make(base, always, reward=FullMass(mass)), steps=1)
-    done = mass <= 0.05
-    assert rows[0]["let_go"] == (1.0 if done else 0.0)
-    # the absolute push (w · mass) stays on attributed groups and is gone from finished ones
-    assert rows[0]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if done
-                                        else pytest.approx(mass, rel=1e-4))
-    off = fit(make(base, quiet[:2] + ["unlearn.let_go=0"], reward=FullMass(mass)), steps=1)[0]
-    assert "let_go" not in off and off["advantage_abs"] == pytest.approx(mass, rel=1e-4)
+def test_a_run_at_the_floor_stops_after_one_pass_over_the_forget_prompts(base):
+    module = make(base, QUIET + ["unlearn.floor=0.1"], reward=FullMass(0.05))
+    rows = fit(module, steps=20)
+    # 8 forget prompts, 4 per step: two steps show every one, all at the floor, then it stops
+    assert len(module.forget_prompts) == 8 and module.floor.steps_per_pass == 2
+    assert len(rows) == 2 and all(r["at_floor"] == 1.0 and r["advantage_abs"] == 0 for r in rows)
+    # pushing to zero does not stop while mass is left
+    assert len(fit(make(base, QUIET + ["unlearn.floor=0"], reward=FullMass(0.05)), steps=3)) == 3
 
 
-@pytest.mark.parametrize("start_mass,in_force", [(0.9, False), (0.3, True)])
-def test_let_go_is_in_force_only_on_a_barely_memorised_target(base, start_mass, in_force):
-    # the first rollout's mean mass decides once: 0.9 (memorised) keeps pushing after the mass is
-    # gone, 0.3 (barely memorised) lets go
-    class Falling(FullMass):
-        def forget_mass(self, prompts, responses):
-            self.reads = getattr(self, "reads", 0) + 1
-            # rewards() and forget_mass() each read it once per rollout
-            return torch.full((len(responses),), start_mass if self.reads <= 2 else 0.01)
-
-    module = make(base, ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1", "unlearn.let_go=0.05",
-                         "unlearn.let_go_start_mass=0.5"], reward=Falling())
-    rows = fit(module, steps=2)
-    assert module.let_go.start_mass == pytest.approx(start_mass)
-    assert ("let_go" in rows[1]) == in_force
-    assert rows[1]["advantage_abs"] == (pytest.approx(0.0, abs=1e-9) if in_force
-                                        else pytest.approx(0.01, rel=1e-4))
-    resumed = make(base, ["unlearn.let_go=0.05"], reward=Falling())
-    assert make(base, ["unlearn.algorithm=ppo"]).let_go.level == 0  # ppo: no groups, never in force
-    resumed.on_load_checkpoint({"dareu": module.let_go.state_dict()})  # the rule survives a resume
-    assert resumed.let_go.start_mass == pytest.approx(start_mass)
+def test_the_floor_is_measured_before_the_first_step_and_survives_a_resume(base):
+    reward = SharesReward(owners=6, forget=2)
+    module = make(base, QUIET, reward=reward)  # unlearn.floor: auto (the default)
+    assert module.floor.level is None and module.floor.probe  # retain questions, names swapped
+    rows = fit(module, steps=1)
+    assert module.floor.level == pytest.approx(2 / 6, rel=1e-5)  # 2 owners × 1/6 of the mass
+    assert rows[0]["floor"] == pytest.approx(2 / 6, rel=1e-5)
+    assert reward.probed == len(module.floor.probe)
+    resumed = make(base, QUIET, reward=SharesReward(owners=6, forget=2))
+    checkpoint = {"state_dict": {}}
+    module.on_save_checkpoint(checkpoint)
+    resumed.on_load_checkpoint(checkpoint)
+    assert resumed.floor.level == pytest.approx(module.floor.level)
+    fit(resumed, steps=1)
+    assert resumed.reward.probed == 0  # restored, not measured again
 
 
-def test_advantage_eps_lets_converged_groups_go(base):
-    # masses 0.010-0.013 (attributor noise once the job is done) and 0.1-0.9 (still attributed)
-    rewards = -torch.tensor([0.010, 0.011, 0.012, 0.013, 0.1, 0.4, 0.6, 0.9])
-    push = {}
-    for eps in ("1e-4", "0.05"):
-        module = make(base, TOY + [f"unlearn.advantage_eps={eps}"])
-        ro = Rollout(None, None, None, rewards.clone(), -rewards, ref_logp=None, group_size=4)
-        module._advantages(ro)
-        push[eps] = ro.advantages.abs().view(2, 4).mean(1)
-    assert push["1e-4"][0] > 0.5  # ±1.08 / ±0.36: noise read as full pressure
-    assert push["0.05"][0] < 0.05 and push["0.05"][1] > 0.8 * push["1e-4"][1]
+def test_a_reward_without_owner_shares_pushes_to_zero(base):
+    module = make(base, QUIET, reward=FullMass(0.5))
+    fit(module, steps=1)
+    assert module.floor.level == 0.0

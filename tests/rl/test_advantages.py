@@ -3,7 +3,7 @@ import statistics
 import pytest
 import torch
 
-from dareu.rl import (finished_groups, gae, group_advantages, kl_estimate, kl_shaped_rewards, let_go,
+from dareu.rl import (gae, group_advantages, kl_estimate, kl_shaped_rewards,
                       rloo_advantages)
 
 
@@ -39,24 +39,6 @@ def test_group_advantages_errors():
     with pytest.raises(ValueError, match="group_size >= 2"):
         group_advantages(torch.zeros(4), 1)
     torch.testing.assert_close(group_advantages(torch.ones(4), 1, scale="none"), torch.zeros(4))
-
-
-def test_let_go_zeroes_groups_past_the_level_not_groups_without_spread():
-    # a converged group at ~0.01 mass (attributor noise) and a memorised one at ~0.99: both have
-    # a tiny spread, so std scaling gives both ±1 advantages; only the first is done
-    r = -torch.tensor([0.010, 0.011, 0.012, 0.013, 0.990, 0.991, 0.992, 0.990])
-    adv = group_advantages(r, 4) + r
-    got = let_go(adv, r, 4, done=0.05)
-    assert torch.equal(got[:4], torch.zeros(4))
-    torch.testing.assert_close(got[4:], adv[4:])
-    assert finished_groups(r, 4, 0.05).tolist() == [True, False]
-    assert torch.equal(let_go(adv, r, 4, done=0.0), adv)  # off
-    assert finished_groups(r, 4, 0.0).tolist() == [False, False]
-    # the level is the group's mean: one attributed answer among fluent ones keeps it pushed
-    r2 = -torch.tensor([0.0, 0.0, 0.0, 0.4])
-    assert not finished_groups(r2, 4, 0.05).any()
-    # the reward carries the fluency penalty: a degenerate group (mass 0, penalty 1) is never done
-    assert not finished_groups(-torch.ones(4), 4, 0.05).any()
 
 
 def test_rloo_matches_loop_and_identity():

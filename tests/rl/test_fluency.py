@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from dareu.rl import (fluency_penalty, fluency_threshold, repetition_penalty, repetition_share,
-                      response_nll)
+from dareu.rl import fluency_penalty, fluency_threshold, response_nll
 
 
 def test_response_nll_is_the_mean_over_valid_tokens():
@@ -51,15 +50,3 @@ def test_the_foreign_anchor_needs_retain_answers_to_borrow():
     assert uses_foreign_anchor("foreign", ["a retain answer"])
     assert not uses_foreign_anchor("foreign", [])  # nothing to borrow: the own anchor
     assert not uses_foreign_anchor("own", ["a retain answer"])
-
-
-def test_repetition_share_counts_repeated_bigrams_inside_the_mask():
-    tokens = torch.tensor([[1, 2, 3, 4, 5, 0], [7, 8, 7, 8, 7, 8], [9, 9, 9, 9, 1, 2], [5, 0, 0, 0, 0, 0]])
-    mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1] * 6, [1, 1, 1, 1, 0, 0], [1, 0, 0, 0, 0, 0]]).bool()
-    share = repetition_share(tokens, mask)
-    # 5 fresh bigrams; (7,8),(8,7) then 3 repeats of 5; (9,9) then 2 repeats of 3; one token: none
-    assert torch.allclose(share, torch.tensor([0.0, 0.6, 2 / 3, 0.0]))
-    pen = repetition_penalty(share, 0.25)
-    assert pen[0] == 0 and pen[3] == 0 and 0 < pen[1] < pen[2] < 1
-    assert torch.allclose(repetition_penalty(torch.tensor([1.0]), 0.25), torch.tensor([1.0]))
-    assert not repetition_penalty(share, 1.0).any()                    # 1: off
