@@ -2,7 +2,7 @@
 # The prepared GPU check, run once on a machine with one CUDA GPU (< 8 min on an H200):
 #   1. smoke test: CUDA, bf16 matmul, bitsandbytes nf4 on the GPU;
 #   2. `dareu bench gpu`: DareU steps on a random-init ~1B Llama (QLoRA, LoRA) and the rollout
-#      sampler's tokens/s under unlearn.decode=eager vs static (static KV cache, compiled step);
+#      sampler's tokens/s under unlearn.sampling.decode=eager vs static (static KV cache, compiled step);
 #   3. `dareu bench qlora-7b`: DareU grpo QLoRA steps on a random-init Llama-2-7B shape,
 #      8 prompts x G 4, <= 128 new tokens: step time and peak GPU memory (goal <= 20 GiB);
 #   4. `dareu bench rl-step --device cuda`: DareU vs TRL's GRPOTrainer at equal settings

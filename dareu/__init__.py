@@ -6,7 +6,7 @@ so `import dareu` stays cheap)::
     import lightning as L
     from dareu import Config, DareU, DeAttributionReward, Policy
 
-    trainer = L.Trainer(max_steps=cfg.unlearn.steps * cfg.unlearn.ppo_epochs)
+    trainer = L.Trainer(max_steps=cfg.unlearn.steps * cfg.unlearn.objective.epochs)
     trainer.fit(DareU(policy, reward, forget_prompts, retain_records, cfg))
 
 `examples/` holds complete scripts; attributors live in the sibling package `attributors`.

@@ -30,12 +30,12 @@ def preflight(run: Run) -> None:
 
 
 def _check_names(cfg: Config, corpus) -> None:
-    """unlearn.name_weight charges the forget owners' names: some must be known."""
+    """unlearn.reward.name_weight charges the forget owners' names: some must be known."""
     u = cfg.unlearn
-    if u.name_weight > 0 and "dareu" in u.methods and not corpus.forget_aliases:
-        raise ConfigError(f"unlearn.name_weight={u.name_weight}: no forget owner of this corpus has "
+    if u.reward.name_weight > 0 and "dareu" in u.methods and not corpus.forget_aliases:
+        raise ConfigError(f"unlearn.reward.name_weight={u.reward.name_weight}: no forget owner of this corpus has "
                           "a name the records repeat (dareu.data.aliases found none), so there is "
-                          "nothing to charge; set unlearn.name_weight=0.")
+                          "nothing to charge; set unlearn.reward.name_weight=0.")
 
 
 def _check_methods(cfg: Config) -> None:

@@ -145,13 +145,14 @@ def training_key(cfg: TrainerConfig) -> list:
 
 def manual_optimisation_overrides(cfg: TrainerConfig, method: str) -> dict[str, Any]:
     """A manually optimised module (DareU) takes neither accumulation nor automatic clipping
-    (Lightning refuses both): it updates ppo_epochs × minibatches times per rollout and clips
-    with unlearn.max_grad_norm. Said once in the log when the recipe sets them."""
+    (Lightning refuses both): it updates unlearn.objective.epochs times per rollout and clips the
+    gradient norm at 1. Said once in the log when the recipe sets them."""
     import logging
 
     if cfg.accumulate_grad_batches != 1 or cfg.gradient_clip_val is not None:
         logging.getLogger("dareu").info(
             "%s optimises manually: trainer.accumulate_grad_batches / gradient_clip_val apply to "
-            "finetune, the classifier and the loss-based baselines; %s uses unlearn.minibatches "
-            "and unlearn.max_grad_norm", method, method)
+            "finetune, the classifier and the loss-based baselines; %s makes "
+            "unlearn.objective.epochs updates per rollout and clips the gradient norm at 1",
+            method, method)
     return {"accumulate_grad_batches": 1, "gradient_clip_val": None}

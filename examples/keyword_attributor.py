@@ -89,8 +89,8 @@ def main(out: Path) -> dict:
     from dareu import (DareU, DeAttributionReward, EvalTask, FittedAttributor, Policy,
                        evaluate_model, load_tokenizer)
 
-    corpus, cfg = tiny_world(out / "model", ["unlearn.steps=3", "unlearn.prompts_per_step=4",
-                                             "unlearn.max_new_tokens=16"])
+    corpus, cfg = tiny_world(out / "model", ["unlearn.steps=3", "unlearn.sampling.prompts_per_step=4",
+                                             "unlearn.sampling.max_new_tokens=16"])
     masker = AliasMasker(corpus.aliases)  # the owners' names must not give them away
     attributor = KeywordAttributor(KeywordConfig(min_word_length=5)).fit(mask_corpus(corpus, masker))
     reward = DeAttributionReward(attributor, corpus.forget_owners, masker=masker)

@@ -17,7 +17,7 @@ from _tiny import tiny_world
 from attributors import AttributorContext, build_attributor
 from dareu import DareU, DeAttributionReward, EvalTask, Policy, headline_metrics, load_tokenizer
 
-SHORT = ["unlearn.steps=4", "unlearn.prompts_per_step=4", "unlearn.max_new_tokens=16"]
+SHORT = ["unlearn.steps=4", "unlearn.sampling.prompts_per_step=4", "unlearn.sampling.max_new_tokens=16"]
 
 
 def main(out: Path) -> dict:

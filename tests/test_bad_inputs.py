@@ -51,7 +51,7 @@ def _case(name, tmp):
     if name == "negative_size":
         return None, ["unlearn.steps=-3"], ["unlearn.steps"]
     if name == "zero_size":
-        return None, ["unlearn.prompts_per_step=0"], ["unlearn.prompts_per_step"]
+        return None, ["unlearn.sampling.prompts_per_step=0"], ["unlearn.sampling.prompts_per_step"]
     if name == "forget_owner_not_in_corpus":
         jsonl(tmp / "c.jsonl", rows())
         return None, files + ["data.forget_owners=[zed]"], ["zed"]

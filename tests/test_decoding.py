@@ -73,9 +73,9 @@ def test_qlora_policy_samples_through_the_static_cache(model, tokenizer, tmp_pat
 
 
 def test_config_rejects_unknown_decode():
-    assert load_config(None, ["unlearn.decode=static"]).unlearn.decode == "static"
-    with pytest.raises(ConfigError, match="unlearn.decode"):
-        load_config(None, ["unlearn.decode=graphs"])
+    assert load_config(None, ["unlearn.sampling.decode=static"]).unlearn.sampling.decode == "static"
+    with pytest.raises(ConfigError, match="unlearn.sampling.decode"):
+        load_config(None, ["unlearn.sampling.decode=graphs"])
 
 
 def test_cpu_auto_is_eager_byte_for_byte(model, tokenizer):

@@ -12,8 +12,8 @@ def _corpus(aliases):
 
 
 def test_name_weight_needs_a_forget_owner_name():
-    cfg = load_config("recipes/quickstart.yaml", ["unlearn.name_weight=0.5"])
-    with pytest.raises(ConfigError, match="unlearn.name_weight=0.5"):
+    cfg = load_config("recipes/quickstart.yaml", ["unlearn.reward.name_weight=0.5"])
+    with pytest.raises(ConfigError, match="unlearn.reward.name_weight=0.5"):
         _check_names(cfg, _corpus({"bob": [], "alice": ["Alice Smith"]}))
     _check_names(cfg, _corpus({"bob": ["Bob Baker"]}))                      # names known: fine
     off = load_config("recipes/quickstart.yaml", [])

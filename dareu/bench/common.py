@@ -156,11 +156,11 @@ def tiny_overrides(out: Path, *, prompts: int, group: int, new_tokens: int, n_la
             f"model.n_embd={n_embd}", f"model.n_head={n_head}", f"model.vocab_size={vocab}",
             "model.max_length=128", "model.lora_r=8", "model.lora_alpha=16", f"model.mode={mode}",
             "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
-            f"unlearn.prompts_per_step={prompts}", f"unlearn.group_size={group}",
-            f"unlearn.max_new_tokens={new_tokens}", f"unlearn.lr={lr}", f"unlearn.beta={beta}",
-            f"unlearn.algorithm={algorithm}", "unlearn.ppo_epochs=1", "unlearn.minibatches=1",
-            "unlearn.retain_weight=0", "unlearn.temperature=1.0", "unlearn.top_p=1.0",
-            "unlearn.loss_aggregation=dapo", f"run.output_dir={out}", *extra]
+            f"unlearn.sampling.prompts_per_step={prompts}", f"unlearn.sampling.group_size={group}",
+            f"unlearn.sampling.max_new_tokens={new_tokens}", f"unlearn.lr={lr}", f"unlearn.objective.beta={beta}",
+            f"unlearn.objective.algorithm={algorithm}", "unlearn.objective.epochs=1",
+            "unlearn.retain.weight=0", "unlearn.sampling.temperature=1.0", f"run.output_dir={out}",
+            *extra]
 
 
 def tiny_run(overrides: list[str]):

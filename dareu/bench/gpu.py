@@ -4,7 +4,7 @@ Builds a Llama-style model from a config only (TinyLlama shape: 22 layers × 204
 MLP 5632; no download), saves it, then for each mode runs a few DareU grpo steps (Lightning
 Trainer, the run's tiny synthetic corpus and a tiny classifier reward fitted in process) and prints
 generated tokens/s and peak GPU memory; on CUDA it then times the rollout sampler alone under
-`unlearn.decode=eager` and `static` (static KV cache, compiled decode step) on the same policy,
+`unlearn.sampling.decode=eager` and `static` (static KV cache, compiled decode step) on the same policy,
 prompts, G and length; plus an extrapolation to 7B/8B shapes (weight memory scaled
 by parameter count; tokens/s scaled inversely by parameter count — a rough, memory-bound estimate).
 
@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
                   f"{r['peak_rss_increase_mb']:.0f}"] for m, r in results.items()]))
     if cuda:
         print(f"\nRollout decoding, {a.prompts}×G={a.group}, ≤{a.new_tokens} new tokens, mean of "
-              f"{a.decode_reps} calls after 1 warm-up (unlearn.decode):\n")
+              f"{a.decode_reps} calls after 1 warm-up (unlearn.sampling.decode):\n")
         print(table(["mode", "eager tok/s", "static tok/s", "speed-up", "static warm-up s", "static path"],
                     [[m, f"{d['eager']['tokens_per_s']:.0f}", f"{d['static']['tokens_per_s']:.0f}",
                       f"{d['static']['tokens_per_s'] / d['eager']['tokens_per_s']:.2f}×",
@@ -119,7 +119,7 @@ def main(argv: list[str]) -> int:
                      for m, d in ((m, r["decode"]) for m, r in results.items())]))
     else:
         print("\nRollout decoding, eager vs static/compiled: skipped (the static KV cache and the "
-              "compiled decode step are CUDA-only; on a CPU `unlearn.decode=auto` decodes eagerly).")
+              "compiled decode step are CUDA-only; on a CPU `unlearn.sampling.decode=auto` decodes eagerly).")
     print("\nExtrapolation (weights ∝ params, tokens/s ∝ 1/params):\n")
     print(table(["mode / shape", "weights GiB", "tokens/s"],
                 [[k, f"{v['weight_gb']:.2f}", f"{v['tokens_per_s']:.2f}"] for k, v in extrap.items()]))

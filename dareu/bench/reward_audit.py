@@ -2,7 +2,7 @@
 
 On a finished `dareu prepare` + `dareu fit-attributor` run directory, score with the run's
 default reward (forget mass under its attributor, minus the fluency guard under its judge: the
-target as reference, or the pretrained base with unlearn.fluency_judge=base; exactly as DareU
+target as reference, or the pretrained base with unlearn.reward.fluency.judge=base; exactly as DareU
 computes it) the greedy answers of the oracle to the forget prompts
 (what a perfect unlearning would say), the true forget answers, the target's own sampled answers,
 and degenerate text: empty answers, one token repeated, random letter strings, shuffled words of
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=4, help="target samples per forget prompt (its "
                    "own fluency, which sets the guard's threshold as on DareU's first rollout)")
     p.add_argument("--random", type=int, default=200, help="random letter strings")
-    p.add_argument("overrides", nargs="*", help="recipe overrides (e.g. unlearn.fluency_margin=3)")
+    p.add_argument("overrides", nargs="*", help="recipe overrides (e.g. unlearn.reward.fluency.margin=3)")
     p.add_argument("--out", default=None, help="results folder (default bench/results)")
     return p
 
@@ -70,13 +70,13 @@ def main(argv: list[str]) -> int:
     target = load_causal_lm(run.target_dir, cfg.model, mode="full", trainable=False)
     oracle = load_causal_lm(run.oracle_dir, cfg.model, mode="full", trainable=False)
     judge = (load_causal_lm(run.base_dir, cfg.model, mode="full", trainable=False)
-             if u.fluency_judge == "base" else target)  # whose NLL the guard reads
+             if u.reward.fluency.judge == "base" else target)  # whose NLL the guard reads
     forget = corpus.forget
     prompts = [r.prompt for r in forget]
     texts = [run.prompt_text(p) for p in prompts]
     torch.manual_seed(cfg.run.seed)
     own = generate(target, run.tokenizer, [t for t in texts for _ in range(a.samples)],
-                   u.max_new_tokens, do_sample=True, temperature=u.temperature)
+                   u.sampling.max_new_tokens, do_sample=True, temperature=u.sampling.temperature)
     cases = {"oracle greedy": generate(oracle, run.tokenizer, texts, cfg.eval.max_new_tokens),
              "true forget answers": [r.response for r in forget],
              "target samples": own,
@@ -92,16 +92,16 @@ def main(argv: list[str]) -> int:
     # the own samples were drawn a.samples per prompt in order: pair them with their prompts
     retain_answers = [r.response for r in corpus.retain]
     anchor = (nll(foreign_answers(retain_answers, len(texts), u.seed))[0]
-              if uses_foreign_anchor(u.fluency_anchor, retain_answers) else nll(own, repeat=a.samples)[0])
-    tau = fluency_threshold(anchor, u.fluency_margin)
+              if uses_foreign_anchor("foreign", retain_answers) else nll(own, repeat=a.samples)[0])
+    tau = fluency_threshold(anchor, u.reward.fluency.margin)
     rows, results = [], {}
     for name, answers in cases.items():
         repeat = a.samples if name == "target samples" else 1  # drawn a.samples per prompt
         ps = [prompts[(i // repeat) % len(prompts)] for i in range(len(answers))]
         mass = reward.forget_mass(ps, answers).float()
         n, lengths = nll(answers, repeat)
-        pen = fluency_penalty(n, lengths, tau, u.fluency_width, u.min_response_tokens)
-        r = reward.rewards(ps, answers).float() - u.fluency_weight * pen
+        pen = fluency_penalty(n, lengths, tau)
+        r = reward.rewards(ps, answers).float() - u.reward.fluency.weight * pen
         results[name] = {"n": len(answers), "forget_mass": round(float(mass.mean()), 4),
                          "nll_per_token": round(float(n[torch.isfinite(n)].mean()), 3)
                          if torch.isfinite(n).any() else None,
@@ -112,20 +112,19 @@ def main(argv: list[str]) -> int:
         res["margin_vs_oracle"] = round(base - res["reward"], 4)
         rows.append([name, res["n"], res["forget_mass"], res["nll_per_token"], res["penalty"],
                      res["reward"], res["margin_vs_oracle"]])
-    print(f"reward audit of {run_dir} ({corpus.name}; judge: {u.fluency_judge}; threshold τ = "
-          f"{tau:.2f} nats/token = the judge's median on the {u.fluency_anchor} anchor "
-          f"{tau - u.fluency_margin:.2f} + margin {u.fluency_margin}; width "
-          f"{u.fluency_width}; weight {u.fluency_weight})")
+    print(f"reward audit of {run_dir} ({corpus.name}; judge: {u.reward.fluency.judge}; threshold τ = "
+          f"{tau:.2f} nats/token = the judge's median on the retain answers "
+          f"{tau - u.reward.fluency.margin:.2f} + margin {u.reward.fluency.margin}; "
+          f"weight {u.reward.fluency.weight})")
     print(table(["case", "n", "forget mass", "NLL/token (judge)", "penalty", "reward",
                  "oracle − case"], rows))
     worst = min(res["margin_vs_oracle"] for k, res in results.items()
                 if k not in ("oracle greedy", "true forget answers", "target samples"))
     print(f"smallest degenerate margin: {worst:.3f} (goal: ≥ 0.3)")
     path = write_result(f"reward-audit-{corpus.name}", {
-        "run_dir": str(run_dir), "fluency_judge": u.fluency_judge,
-        "fluency_anchor": u.fluency_anchor, "threshold": round(tau, 3),
-        "fluency_margin": u.fluency_margin,
-        "fluency_width": u.fluency_width, "fluency_weight": u.fluency_weight,
+        "run_dir": str(run_dir), "fluency_judge": u.reward.fluency.judge,
+        "threshold": round(tau, 3), "fluency_margin": u.reward.fluency.margin,
+        "fluency_weight": u.reward.fluency.weight,
         "attributor": cfg.attributor.name, "cases": results,
         "smallest_degenerate_margin": worst}, a.out)
     print(f"written to {path}")

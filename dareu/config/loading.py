@@ -12,6 +12,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
+from dareu.config.moved import explain_old_key
 from dareu.config.recipe import Config
 from dareu.errors import ConfigError
 
@@ -29,6 +30,8 @@ def _schema_fields(cls: type, dotted: str) -> list[str]:
 def _explain(e: OmegaConfBaseException, source: str) -> ConfigError:
     key = getattr(e, "full_key", None) or "?"
     if isinstance(e, ConfigKeyError):
+        if (old := explain_old_key(key)) is not None:
+            return ConfigError(f"{source}: {old}")
         parent, _, leaf = key.rpartition(".")
         known = _schema_fields(Config, parent)
         close = difflib.get_close_matches(leaf, known, n=1)

@@ -31,8 +31,8 @@ class Config:
     def __post_init__(self) -> None:
         self.finetune.resolve(self.model)  # defaults that depend on the model kind
         self.unlearn.resolve(self.model.mode, self.run.seed)  # lr by full weights / adapters; seed
-        _check(self.unlearn.fluency_judge != "base" or self.has_base, "unlearn.fluency_judge",
-               self.unlearn.fluency_judge, "reference when the run has no pretrained base (set "
+        _check(self.unlearn.reward.fluency.judge != "base" or self.has_base, "unlearn.reward.fluency.judge",
+               self.unlearn.reward.fluency.judge, "reference when the run has no pretrained base (set "
                "model.base_path or finetune.pretrain_owners to judge under the base)")
 
     @property

@@ -35,10 +35,10 @@ class TrainerConfig:
     """torch deterministic algorithms (slower; bit-identical reruns on GPU)."""
     accumulate_grad_batches: int = 1
     """Batches per optimiser step in finetune, classifier and loss-based baselines. DareU optimises
-    manually (unlearn.ppo_epochs × unlearn.minibatches updates per rollout) and ignores it."""
+    manually (unlearn.objective.epochs updates per rollout) and ignores it."""
     gradient_clip_val: Optional[float] = None
-    """Gradient clipping of finetune, classifier and baselines (baselines: null keeps
-    unlearn.max_grad_norm). DareU clips with unlearn.max_grad_norm."""
+    """Gradient clipping of finetune, classifier and baselines (baselines: null clips the
+    gradient norm at 1, as DareU does)."""
     gradient_clip_algorithm: str = "norm"
     """norm or value: how gradient_clip_val clips."""
     max_time: Optional[str] = None

@@ -67,7 +67,7 @@ class OwnerCorpus:
 
     @property
     def forget_aliases(self) -> list[str]:
-        """The forget owners' names (`aliases`), what unlearn.name_weight charges."""
+        """The forget owners' names (`aliases`), what unlearn.reward.name_weight charges."""
         return [a for o in self.forget_owners for a in self.aliases.get(o, [])]
 
     def spare_owners(self) -> list[str]:

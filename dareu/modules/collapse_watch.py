@@ -56,7 +56,7 @@ class CollapseWatch:
                f"step {step} (mean response length {response_len:.2f} tokens, "
                f"entropy {entropy:.3f} nats, {degenerate:.0%} of the answers degenerate under "
                "the reference): it is gaming the attributor with empty or degenerate answers. "
-               "Raise unlearn.beta, unlearn.retain_weight or unlearn.fluency_weight, or lower "
+               "Raise unlearn.objective.beta, unlearn.retain.weight or unlearn.reward.fluency.weight, or lower "
                "unlearn.lr" + (f"; the last good checkpoint is kept in {self.where()}. "
                                "Set unlearn.on_collapse=warn to go on regardless." if stop else "."))
         if stop:

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from dareu.config import Config
+from dareu.config.unlearn import MAX_GRAD_NORM
 from dareu.data.corpus import Record
 from dareu.data.name_swap import unknown_people
 from dareu.data.streams import BatchStream, SeededCycle
@@ -47,6 +48,10 @@ from dareu.sampling import sample
 from dareu.sharding import gathered, is_sharded, shard_model
 
 log = logging.getLogger("dareu")
+
+KL_ESTIMATOR = "k3"  # unbiased and non-negative (Schulman, "Approximating KL divergence", 2020)
+CLIP_EPS = 0.2  # PPO's ratio clip, also the value loss's
+GAMMA, GAE_LAMBDA = 1.0, 0.95  # ppo: no discount over a response; the usual GAE λ
 
 
 class Reward(Protocol):
@@ -79,12 +84,12 @@ class DareUModule(UnlearnMethod):
         prompts = [p if isinstance(p, str) else p.prompt for p in self.forget]
         self.forget_prompts = [(p, self.prompt_text(p)) for p in prompts]
         hidden = policy.model.config.get_text_config().hidden_size
-        self.value_head = nn.Linear(hidden, 1) if u.algorithm == "ppo" else None
+        self.value_head = nn.Linear(hidden, 1) if u.objective.algorithm == "ppo" else None
         if self.value_head is not None:  # V ≡ 0 at the start: no bias before the critic has data
             nn.init.zeros_(self.value_head.weight)
             nn.init.zeros_(self.value_head.bias)
         _disable_dropout(policy)  # the ratio π/π_old must be 1 before the first update
-        self.lm = LMForward(policy.model, u.temperature, u.share_prompt_prefix)
+        self.lm = LMForward(policy.model, u.sampling.temperature, share_prompt_prefix=True)
         self.rollouts_done = 0
         self.collapse_watch = CollapseWatch(u.on_collapse, lambda: self._checkpoint_dir)
         self.fluency_guard = FluencyGuard(self.cfg, policy, [t for _, t in self.forget_prompts],
@@ -94,7 +99,7 @@ class DareUModule(UnlearnMethod):
             self.prompt_text)
         probe = unknown_people(self.retain, holdout, u.seed)
         self.floor = Floor(u.floor, [(r.prompt, self.prompt_text(r.prompt)) for r in probe],
-                           steps_per_pass(len(self.forget_prompts), u.prompts_per_step, 1))
+                           steps_per_pass(len(self.forget_prompts), u.sampling.prompts_per_step, 1))
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -107,15 +112,15 @@ class DareUModule(UnlearnMethod):
     @property
     def optimizer_steps_per_batch(self) -> int:
         u = self.cfg.unlearn
-        return u.ppo_epochs * u.minibatches
+        return u.objective.epochs
 
     # -- data ------------------------------------------------------------------------------------
     def train_dataloader(self) -> BatchStream:
         """Endless seeded batches of (prompt, formatted prompt) of the forget owners."""
         u, world = self.cfg.unlearn, self.trainer.world_size
         self.retain_distill.start(self.global_rank, world)
-        self.floor.steps_per_pass = steps_per_pass(len(self.forget_prompts), u.prompts_per_step, world)
-        prompts = SeededCycle(self.forget_prompts, u.prompts_per_step, self.cfg.unlearn.seed,
+        self.floor.steps_per_pass = steps_per_pass(len(self.forget_prompts), u.sampling.prompts_per_step, world)
+        prompts = SeededCycle(self.forget_prompts, u.sampling.prompts_per_step, self.cfg.unlearn.seed,
                               self.global_rank, world)
         return BatchStream(prompts, start=self.rollouts_done)  # resumes at the restored step
 
@@ -125,7 +130,7 @@ class DareUModule(UnlearnMethod):
         if self.floor.level is None:  # before the first rollout: what the target invents
             self._measure_floor()
         rollout = self._rollout(batch, step)
-        distill = (self.retain_distill.batches(step, self.device, self._sample)
+        distill = (self.retain_distill.batches(step, self.device)
                    if self.retain_distill.active else [])
         stats = self._optimise(rollout, distill, step)
         self.rollouts_done += 1
@@ -142,12 +147,12 @@ class DareUModule(UnlearnMethod):
         if isinstance(self.reward, nn.Module):
             self.reward.eval()
         with self.policy.reference() as ref:
-            self.floor.measure(ref, self.tokenizer, self.reward, self.cfg.unlearn.max_new_tokens,
+            self.floor.measure(ref, self.tokenizer, self.reward, self.cfg.unlearn.sampling.max_new_tokens,
                                self._rank_mean)
 
     @torch.no_grad()
     def _rollout(self, batch: list[tuple[str, str]], step: int) -> Rollout:
-        u, tok, G = self.cfg.unlearn, self.tokenizer, self.cfg.unlearn.group_size
+        u, tok, G = self.cfg.unlearn, self.tokenizer, self.cfg.unlearn.sampling.group_size
         prompts, texts = [p for p, _ in batch], [t for _, t in batch]
         enc = encode_prompts(tok, texts, self.device)  # (P, Tp) left-padded
         sequences = self._sample(enc, G, step, stream=0)  # (N, Tp + R), G rows per prompt
@@ -165,7 +170,7 @@ class DareUModule(UnlearnMethod):
                                                       hidden=self.value_head is not None)
             ro.old_logp = self.lm.logp(self.policy.model, feats, responses)
             ro.old_values = self._values(hidden) if hidden is not None else None
-        if ro.old_logp is not None or u.algorithm != "ppo":
+        if ro.old_logp is not None or u.objective.algorithm != "ppo":
             self._advantages(ro)
         return ro
 
@@ -175,38 +180,32 @@ class DareUModule(UnlearnMethod):
         return self.fluency_guard.threshold
 
     def set_fluency_judge(self, judge: nn.Module) -> None:
-        """Judge fluency under `judge` (unlearn.fluency_judge=base) instead of the reference. Held
+        """Judge fluency under `judge` (unlearn.reward.fluency.judge=base) instead of the reference. Held
         by the guard, not as a submodule: it is never trained, saved or checkpointed."""
         self.fluency_guard.set_judge(judge)
 
     def _advantages(self, ro: Rollout) -> None:
         """grpo / rloo: from the rewards alone; ppo: KL-shaped token rewards → GAE."""
         u = self.cfg.unlearn
-        if u.algorithm == "ppo":
-            token_rewards = kl_shaped_rewards(ro.rewards, ro.old_logp, ro.ref_logp, ro.mask, u.beta,
-                                              u.kl_estimator)  # (N, R)
-            adv, ro.returns = gae(token_rewards, ro.old_values, ro.mask, u.gamma, u.gae_lambda)
+        if u.objective.algorithm == "ppo":
+            token_rewards = kl_shaped_rewards(ro.rewards, ro.old_logp, ro.ref_logp, ro.mask, u.objective.beta,
+                                              KL_ESTIMATOR)  # (N, R)
+            adv, ro.returns = gae(token_rewards, ro.old_values, ro.mask, GAMMA, GAE_LAMBDA)
             ro.advantages = masked_whiten(adv, ro.mask) if ro.mask.sum() > 1 else adv  # (N, R)
             return
-        if u.algorithm == "grpo":
-            ro.advantages = group_advantages(ro.rewards, u.group_size)  # (N,)
+        if u.objective.algorithm == "grpo":
+            ro.advantages = group_advantages(ro.rewards, u.sampling.group_size)  # (N,)
         else:
-            ro.advantages = rloo_advantages(ro.rewards, u.group_size)  # (N,)
+            ro.advantages = rloo_advantages(ro.rewards, u.sampling.group_size)  # (N,)
         # pushed down to the floor, not past it; groups already there are left alone
         ro.advantages = self.floor.apply(ro.advantages, ro.rewards, ro.group_size)
 
     def _optimise(self, ro: Rollout, distill: list[DistillBatch], step: int) -> dict[str, Tensor]:
-        u, n = self.cfg.unlearn, ro.sequences.shape[0]
         opt = self.optimizers()
-        g = torch.Generator().manual_seed(self._seed(step, stream=2))
         history: dict[str, list[Tensor]] = defaultdict(list)
-        for _ in range(u.ppo_epochs):
-            order = torch.randperm(n, generator=g).to(self.device) if u.minibatches > 1 else None
-            for idx in (order.chunk(u.minibatches) if order is not None else [None]):
-                part = ro if idx is None else ro.select(idx)
-                first = not history
-                for k, v in self._update(opt, part, distill, first=first).items():
-                    history[k].append(v)
+        for _ in range(self.cfg.unlearn.objective.epochs):  # each a pass over the whole rollout
+            for k, v in self._update(opt, ro, distill, first=not history).items():
+                history[k].append(v)
         return {k: torch.stack(v).mean() for k, v in history.items()}  # mean over the updates
 
     def _update(self, opt, ro: Rollout, distill: list[DistillBatch],
@@ -225,12 +224,12 @@ class DareUModule(UnlearnMethod):
         if distill:
             stats["retain_kl"] = torch.stack([self.retain_distill.kl(d, self._rank_mean)
                                               for d in distill]).mean()
-            loss = loss + u.retain_weight * stats["retain_kl"]
+            loss = loss + u.retain.weight * stats["retain_kl"]
         self._check_finite(loss, "loss")
         opt.zero_grad()
         self.manual_backward(loss)
-        if u.max_grad_norm > 0:
-            self.clip_gradients(opt, gradient_clip_val=u.max_grad_norm,
+        if MAX_GRAD_NORM > 0:
+            self.clip_gradients(opt, gradient_clip_val=MAX_GRAD_NORM,
                                 gradient_clip_algorithm="norm")
         opt.step()
         stats["loss"] = loss
@@ -240,24 +239,21 @@ class DareUModule(UnlearnMethod):
 
     def _rl_loss(self, logp: Tensor, values: Tensor | None, ro: Rollout) -> tuple[Tensor, dict]:
         u = self.cfg.unlearn
-        pg, clip_frac = clipped_policy_loss(logp, ro.old_logp, ro.advantages, ro.mask, u.clip_eps)
+        pg, clip_frac = clipped_policy_loss(logp, ro.old_logp, ro.advantages, ro.mask, CLIP_EPS)
         if values is None:  # grpo / rloo: KL to the reference in the loss
-            kl = kl_estimate(logp, ro.ref_logp, u.kl_estimator)  # (n, R)
-            loss = self._aggregate(pg + u.beta * kl, ro.mask)
+            kl = kl_estimate(logp, ro.ref_logp, KL_ESTIMATOR)  # (n, R)
+            loss = self._aggregate(pg + u.objective.beta * kl, ro.mask)
             return loss, {"clip_frac": clip_frac}
-        vf = clipped_value_loss(values, ro.old_values, ro.returns, ro.mask, u.value_clip)
+        vf = clipped_value_loss(values, ro.old_values, ro.returns, ro.mask, CLIP_EPS)
         value_loss = self._aggregate(vf, ro.mask)
-        return self._aggregate(pg, ro.mask) + u.vf_coef * value_loss, {"clip_frac": clip_frac,
+        return self._aggregate(pg, ro.mask) + u.objective.ppo.vf_coef * value_loss, {"clip_frac": clip_frac,
                                                                        "value_loss": value_loss}
 
     def _aggregate(self, per_token: Tensor, mask: Tensor) -> Tensor:
-        mode = self.cfg.unlearn.loss_aggregation
-        if mode != "dapo":
-            return aggregate(per_token, mask, mode)
-        # dapo divides by the active tokens of the global batch; DDP averages gradients over
-        # ranks, so each rank divides by the mean token count of the ranks
+        # the token mean over the rollout (DAPO): divided by the active tokens of the global batch;
+        # DDP averages gradients over ranks, so each rank divides by the mean token count of the ranks
         n_tokens = self.trainer.strategy.reduce(mask.sum().float(), reduce_op="mean")
-        return aggregate(per_token, mask, mode, num_active_tokens=n_tokens.clamp(min=1))
+        return aggregate(per_token, mask, "dapo", num_active_tokens=n_tokens.clamp(min=1))
 
     # -- model plumbing --------------------------------------------------------------------------
     def _values(self, hidden: Tensor) -> Tensor:
@@ -271,8 +267,8 @@ class DareUModule(UnlearnMethod):
         with torch.random.fork_rng(devices=devices), torch.no_grad(), gathered(self.policy.model):
             torch.manual_seed(self._seed(step, stream))
             return sample(self.policy.model, enc["input_ids"], enc["attention_mask"], per_prompt,
-                          u.max_new_tokens, tok.eos_token_id, tok.pad_token_id,
-                          temperature=u.temperature, top_p=u.top_p, decode=u.decode)
+                          u.sampling.max_new_tokens, tok.eos_token_id, tok.pad_token_id,
+                          temperature=u.sampling.temperature, decode=u.sampling.decode)
 
     def _seed(self, step: int, stream: int) -> int:
         seed = ((self.cfg.unlearn.seed * 7919 + stream) * 1_000_003 + step) * 4099 + self.global_rank
@@ -303,7 +299,7 @@ class DareUModule(UnlearnMethod):
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"DareU step {self.rollouts_done}: the {what} is {loss.item()} (training "
-                f"diverged). Lower unlearn.lr (now {self.cfg.unlearn.lr}) or raise unlearn.beta; "
+                f"diverged). Lower unlearn.lr (now {self.cfg.unlearn.lr}) or raise unlearn.objective.beta; "
                 f"the last good checkpoint is kept in {self._checkpoint_dir}.")
 
     def _rank_mean(self, t: Tensor) -> Tensor:
@@ -324,13 +320,13 @@ class DareUModule(UnlearnMethod):
         Only the two progress-bar numbers go through `self.log`, when there is a progress bar."""
         n = ro.sequences.shape[0]
         reward_std = ro.rewards.std() if n > 1 else torch.zeros((), device=self.device)
-        kl = kl_estimate(ro.old_logp, ro.ref_logp, self.cfg.unlearn.kl_estimator)  # (N, R)
+        kl = kl_estimate(ro.old_logp, ro.ref_logp, KL_ESTIMATOR)  # (N, R)
         metrics = {"reward_mean": ro.rewards.mean(), "reward_std": reward_std,
                    "forget_mass": ro.forget_mass.mean(), "kl": masked_mean(kl, ro.mask),
                    "response_len": ro.mask.sum(1).float().mean(),
                    "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
                    "advantage_abs": ro.advantages.abs().mean(), **stats}
-        metrics["at_floor"] = self.floor.observe(ro.rewards, self.cfg.unlearn.group_size,
+        metrics["at_floor"] = self.floor.observe(ro.rewards, self.cfg.unlearn.sampling.group_size,
                                                  self._rank_mean)  # share of prompts not pushed
         metrics["floor"] = torch.tensor(self.floor.level or 0.0, device=self.device)
         values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
@@ -370,9 +366,9 @@ class DareUModule(UnlearnMethod):
         u = self.cfg.unlearn
         groups = [{"params": self.policy.trainable_parameters()}]
         if self.value_head is not None:
-            groups.append({"params": list(self.value_head.parameters()), "lr": u.value_lr or u.lr,
+            groups.append({"params": list(self.value_head.parameters()), "lr": u.lr,
                            "weight_decay": 0.0})
-        return torch.optim.AdamW(groups, lr=u.lr, weight_decay=u.weight_decay)
+        return torch.optim.AdamW(groups, lr=u.lr, weight_decay=0.0)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # only what training changes: frozen base / reference / reward weights reload from disk

@@ -3,7 +3,7 @@
 The maths is in `dareu.rl.fluency`; this class holds what the guard keeps across steps: the
 threshold τ (measured on the first rollout, on the `fluency_anchor`, then fixed and checkpointed)
 and the judge whose NLL it reads, the reference unless `set_judge` gave another model
-(unlearn.fluency_judge=base).
+(unlearn.reward.fluency.judge=base).
 """
 
 from __future__ import annotations
@@ -46,14 +46,13 @@ class FluencyGuard:
         u = self.cfg.unlearn
         nll = self.judge_nll(ro, logits) if self.judge is not None else response_nll(ro.ref_logp, ro.mask)
         if self.threshold is None:  # the first rollout is the reference's own answers
-            foreign = uses_foreign_anchor(u.fluency_anchor, self.retain_answers)
+            foreign = uses_foreign_anchor("foreign", self.retain_answers)
             anchor = self.foreign_nll() if foreign else nll
-            tau = torch.tensor(fluency_threshold(anchor, u.fluency_margin), device=ro.mask.device)
+            tau = torch.tensor(fluency_threshold(anchor, u.reward.fluency.margin), device=ro.mask.device)
             self.threshold = float(rank_mean(tau))
-        ro.penalty = fluency_penalty(nll, ro.mask.sum(1), self.threshold, u.fluency_width,
-                                     u.min_response_tokens)  # (N,)
-        if u.fluency_weight > 0:
-            ro.rewards = ro.rewards - u.fluency_weight * ro.penalty
+        ro.penalty = fluency_penalty(nll, ro.mask.sum(1), self.threshold)  # (N,)
+        if u.reward.fluency.weight > 0:
+            ro.rewards = ro.rewards - u.reward.fluency.weight * ro.penalty
 
     @torch.no_grad()
     def foreign_nll(self) -> Tensor:
@@ -66,7 +65,7 @@ class FluencyGuard:
         ctx = nullcontext(self.judge) if self.judge is not None else self.policy.reference()
         with ctx as judge:
             scores = score_responses(judge, self.policy.tokenizer, texts, answers,
-                                     self.cfg.model.max_length, self.cfg.unlearn.retain_batch_size)
+                                     self.cfg.model.max_length, self.cfg.unlearn.retain.batch_size)
         return scores.avg_nll.float()
 
     @torch.no_grad()

@@ -69,8 +69,7 @@ class UnlearnMethod(L.LightningModule):
 
     def configure_optimizers(self):
         u = self.cfg.unlearn
-        return torch.optim.AdamW(self.policy.trainable_parameters(), lr=u.lr,
-                                 weight_decay=u.weight_decay)
+        return torch.optim.AdamW(self.policy.trainable_parameters(), lr=u.lr, weight_decay=0.0)
 
 
 def register_method(name: str):

@@ -1,12 +1,11 @@
 """DareU's utility guard: λ·KL(reference ‖ policy) on teacher-forced retain-owner records.
 
-Each step takes a seeded batch of retain records (and, with `unlearn.retain_on_generations`, the
-policy's own sampled answers to their prompts), computes what the reference's head takes at the
-counted tokens once (no grad), and then, at every update, the exact KL over the vocabulary
+Each step takes a seeded batch of retain records, computes what the reference's head takes at the
+counted answer tokens once (no grad), and then, at every update, the exact KL over the vocabulary
 between the reference and the policy on those tokens (`dareu.rl.head.head_full_kl`).
 
-The forwards are the module's `LMForward` and its sampler: the guard must number positions exactly
-as `generate` did and enter a sharded model through its root under FSDP2.
+The forwards are the module's `LMForward`: the guard must number positions exactly as `generate`
+did and enter a sharded model through its root under FSDP2.
 """
 
 from __future__ import annotations
@@ -19,14 +18,9 @@ from torch import Tensor
 from dareu.config import Config
 from dareu.data.formatting import IGNORE, pad_batch
 from dareu.data.streams import SeededCycle
-from dareu.generation import encode_prompts
 from dareu.modules.lm_forward import LMForward
 from dareu.modules.rollout import DistillBatch, RankMean
-from dareu.rl import response_mask
 from dareu.rl.head import head_full_kl
-
-Sample = Callable[[dict[str, Tensor], int, int, int], Tensor]
-"""(encoded prompts, per prompt, step, stream) -> sampled sequences (B·per_prompt, Tp + R)."""
 
 
 class RetainDistill:
@@ -43,29 +37,22 @@ class RetainDistill:
 
     @property
     def active(self) -> bool:
-        return self.cfg.unlearn.retain_weight > 0
+        return self.cfg.unlearn.retain.weight > 0
 
     def start(self, rank: int, world: int) -> None:
         """Seeded retain batches of this rank (a stream of its own: seed + 1)."""
         u = self.cfg.unlearn
-        self.stream = SeededCycle(self.rows, u.retain_batch_size, u.seed + 1, rank, world)
+        self.stream = SeededCycle(self.rows, u.retain.batch_size, u.seed + 1, rank, world)
 
     @torch.no_grad()
-    def batches(self, step: int, device: torch.device, sample: Sample) -> list[DistillBatch]:
-        """The step's retain records (+ the policy's own answers to their prompts)."""
+    def batches(self, step: int, device: torch.device) -> list[DistillBatch]:
+        """The step's retain records, teacher-forced."""
         tok = self.policy.tokenizer
         rows = self.stream.batch(step)
         b = pad_batch([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows],
                       tok.pad_token_id)
         ids, att = b["input_ids"].to(device), b["attention_mask"].to(device)  # (B, T)
         out = [self._batch(ids, att, (b["labels"][:, 1:] != IGNORE).to(device))]
-        if self.cfg.unlearn.retain_on_generations:
-            enc = encode_prompts(tok, [self.prompt_text(r["prompt"]) for r in rows], device)  # (B, Tp)
-            seq = sample(enc, 1, step, 1)  # (B, Tp + R), sampling stream 1
-            rmask = response_mask(seq[:, enc["input_ids"].shape[1]:], tok.eos_token_id, tok.pad_token_id)
-            att_g = torch.cat([enc["attention_mask"], rmask.long()], 1)
-            prompt_part = torch.zeros_like(enc["attention_mask"][:, 1:], dtype=torch.bool)
-            out.append(self._batch(seq, att_g, torch.cat([prompt_part, rmask], 1)))  # answers only
         return out
 
     def _batch(self, ids: Tensor, att: Tensor, mask: Tensor) -> DistillBatch:

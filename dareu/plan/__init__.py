@@ -95,17 +95,17 @@ def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSi
     mode = m.mode
     ref = cost.weights(mode) / cost.shards if mode == "full" else 0.0  # adapters off = the reference
     if method == "dareu":
-        seqs = u.prompts_per_step * u.group_size
-        length = data.tokens / 2 + u.max_new_tokens
-        per_step = (cost.generate_seconds(mode, seqs, u.max_new_tokens, seqs)
-                    + u.ppo_epochs * cost.train_seconds(mode, seqs * length)
+        seqs = u.sampling.prompts_per_step * u.sampling.group_size
+        length = data.tokens / 2 + u.sampling.max_new_tokens
+        per_step = (cost.generate_seconds(mode, seqs, u.sampling.max_new_tokens, seqs)
+                    + u.objective.epochs * cost.train_seconds(mode, seqs * length)
                     + 2 * cost.forward_seconds(mode, seqs * length)  # reference and π_old
-                    + cost.train_seconds(mode, u.retain_batch_size * data.tokens))
-        what = (f"DareU {u.algorithm}, {mode} {size}: {steps} steps × {u.prompts_per_step} prompts "
-                f"× {u.group_size} responses per rank (global {u.prompts_per_step * world} prompts), "
-                f"{u.ppo_epochs * u.minibatches} updates per step, ≤ {u.max_new_tokens} new tokens, "
+                    + cost.train_seconds(mode, u.retain.batch_size * data.tokens))
+        what = (f"DareU {u.objective.algorithm}, {mode} {size}: {steps} steps × {u.sampling.prompts_per_step} prompts "
+                f"× {u.sampling.group_size} responses per rank (global {u.sampling.prompts_per_step * world} prompts), "
+                f"{u.objective.epochs} updates per step, ≤ {u.sampling.max_new_tokens} new tokens, "
                 f"lr {u.lr:g}")
-        act = cost.activations(seqs / u.minibatches, length) + cost.kv_cache(seqs, length)
+        act = cost.activations(seqs, length) + cost.kv_cache(seqs, length)
     else:
         b = u.baselines
         rows = b.forget_batch_size + b.retain_batch_size

@@ -16,8 +16,8 @@ near 0 nats) are judged on their own scale. Answers more fluent than τ pay noth
 never pulls the policy back towards the target's own (memorised) answers.
 
 A target that memorised its forget answers puts its own at ~0 nats per token, and then even the
-oracle's fluent answers (other facts, several nats) look degenerate. `unlearn.fluency_anchor=foreign`
-measures τ on *foreign* answers instead: retain owners' answers after the forget prompts, fluent
+oracle's fluent answers (other facts, several nats) look degenerate. DareU therefore
+measures τ on *foreign* answers: retain owners' answers after the forget prompts, fluent
 text the model knows that answers another question (`foreign_answers`).
 """
 
@@ -45,7 +45,7 @@ def fluency_threshold(own_nll: Tensor, margin: float) -> float:
     return (float(finite.median()) if finite.numel() else 0.0) + margin
 
 
-def fluency_penalty(nll: Tensor, lengths: Tensor, threshold: float, width: float,
+def fluency_penalty(nll: Tensor, lengths: Tensor, threshold: float, width: float = 2.0,
                     min_tokens: int = 2) -> Tensor:
     """(N,) penalty in [0, 1] from per-token NLL (N,) and response lengths (N,) in tokens (EOS
     included): 0 when nll <= threshold, rising linearly to 1 at threshold + width; 1 for responses

@@ -41,9 +41,9 @@ def reward(run: Run, directory: str | Path | None = None, **overrides: Any) -> D
             f"corpus (only in the attributor: {extra}; only in the corpus: {missing}). Refit it "
             "with `dareu fit-attributor RECIPE` for this corpus.")
     kw: dict[str, Any] = dict(masker=AliasMasker.from_config(run.corpus.aliases, cfg.attributor),
-                              transform=cfg.unlearn.reward_transform, sees=cfg.attributor.sees,
+                              sees=cfg.attributor.sees,
                               forget_names=run.corpus.forget_aliases,
-                              name_weight=cfg.unlearn.name_weight)
+                              name_weight=cfg.unlearn.reward.name_weight)
     kw.update(overrides)
     return DeAttributionReward(attributor, run.corpus.forget_owners, **kw)
 

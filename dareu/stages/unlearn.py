@@ -3,8 +3,7 @@
 One stage per method (`stages/unlearn-<method>.json`). While a method trains, Lightning
 checkpoints go to `methods/<method>/checkpoints/` every `unlearn.checkpoint_every` steps; a killed
 run resumes from `last.ckpt` there (or from `--resume PATH`). The finished model replaces the method
-folder in one rename, which also removes the checkpoints — set `unlearn.keep_checkpoints=true` to
-keep `checkpoints/last.ckpt` beside the model. Step metrics go to `logs/<method>/metrics.csv`.
+folder in one rename, which also removes the checkpoints. Step metrics go to `logs/<method>/metrics.csv`.
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ def stage_key(run: Run, name: str, uses_attributor: bool) -> list:
     target = run.stage_hash("target") or folder_fingerprint(run.target_dir)
     key = [name, cfg.unlearn, cfg.model, cfg.data, cfg.run.seed, cfg.trainer.precision, target,
            *training_key(cfg.trainer)]
-    if cfg.unlearn.fluency_judge == "base":  # the judge is part of the reward
+    if cfg.unlearn.reward.fluency.judge == "base":  # the judge is part of the reward
         key.append(run.stage_hash("base") or str(run.base_dir))
     if uses_attributor:
         key += [cfg.attributor, run.stage_hash(ATTRIBUTOR_STAGE) or folder_fingerprint(run.attributor_dir)]
@@ -93,7 +92,7 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     reward = objects.reward(run) if method.uses_attributor else None
     module = method.build(policy, run.corpus.forget, run.corpus.retain, cfg, reward,
                           holdout=run.corpus.holdout)
-    if cfg.unlearn.fluency_judge == "base" and hasattr(module, "set_fluency_judge"):
+    if cfg.unlearn.reward.fluency.judge == "base" and hasattr(module, "set_fluency_judge"):
         log.info("fluency judge: the base model at %s", run.base_dir)
         module.set_fluency_judge(objects.load_for_eval(run, run.base_dir))
     per_step = module.optimizer_steps_per_batch
@@ -104,9 +103,9 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
     trainer = make_trainer(cfg.trainer, run.out / "logs", name, flush_every=1,
                            max_steps=steps * per_step, enable_checkpointing=True,
                            callbacks=[checkpoints], log_every_n_steps=1, **manual)
-    log.info("global batch per step: %d prompts × %d responses (unlearn.prompts_per_step=%d per "
-             "rank × %d ranks)", cfg.unlearn.prompts_per_step * trainer.world_size,
-             cfg.unlearn.group_size, cfg.unlearn.prompts_per_step, trainer.world_size)
+    log.info("global batch per step: %d prompts × %d responses (unlearn.sampling.prompts_per_step=%d per "
+             "rank × %d ranks)", cfg.unlearn.sampling.prompts_per_step * trainer.world_size,
+             cfg.unlearn.sampling.group_size, cfg.unlearn.sampling.prompts_per_step, trainer.world_size)
     if trainer.is_global_zero:
         atomic_write_json(ckpt_dir / "stage.json", {"hash": config_hash(*stage_key(
             run, name, module.uses_attributor))})
@@ -120,10 +119,6 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
         _prepend_rows(metrics_csv, earlier)
         with atomic_dir(out) as tmp:
             policy.save(tmp, cfg.model, merge=cfg.model.merge_adapters, state_dict=weights)
-            last = ckpt_dir / "last.ckpt"
-            if cfg.unlearn.keep_checkpoints and last.exists():
-                (tmp / "checkpoints").mkdir()
-                shutil.copy2(last, tmp / "checkpoints" / "last.ckpt")
     # the last step's metrics from the CSV, not trainer.callback_metrics: a run resumed from its
     # final checkpoint trains no step and would report none
     result = {"steps": steps, "optimizer_steps": int(trainer.global_step),

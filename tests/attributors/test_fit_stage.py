@@ -62,8 +62,8 @@ def test_fit_save_summary_resume(tmp_path):
     r = reward(prompts=[x.prompt for x in forget], completions=[x.response for x in forget])
     assert len(r) == len(forget) and all(-1 <= x <= 0 for x in r)
 
-    # unlearn.name_weight: the run's reward charges the forget owners' names, and only theirs
-    named = run_reward(_run(tmp_path, "unlearn.name_weight=0.5"))
+    # unlearn.reward.name_weight: the run's reward charges the forget owners' names, and only theirs
+    named = run_reward(_run(tmp_path, "unlearn.reward.name_weight=0.5"))
     owner = run.corpus.forget_owners[0]
     name = run.corpus.aliases[owner][0]
     other = next(a[0] for o, a in run.corpus.aliases.items() if a and o not in run.corpus.forget_owners)

@@ -17,8 +17,8 @@ from dareu.cli import main
 from tests.conftest import TINY_RUN
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "keyword_attributor.py"
-FAST = ["unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.prompts_per_step=2",
-        "unlearn.group_size=2", "unlearn.max_new_tokens=8", "unlearn.retain_batch_size=2",
+FAST = ["unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.sampling.prompts_per_step=2",
+        "unlearn.sampling.group_size=2", "unlearn.sampling.max_new_tokens=8", "unlearn.retain.batch_size=2",
         "finetune.epochs=1", "eval.attributors=[]", "eval.max_new_tokens=8",
         "eval.metrics=[attribution]"]  # the evaluate stage scores with the keyword attributor
 

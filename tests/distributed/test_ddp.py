@@ -29,7 +29,7 @@ from conftest import TINY_RUN, prepare_run
 from safetensors.torch import load_file
 
 
-TINY = TINY_RUN + ["unlearn.max_new_tokens=8", "unlearn.checkpoint_every=100"]
+TINY = TINY_RUN + ["unlearn.sampling.max_new_tokens=8", "unlearn.checkpoint_every=100"]
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
@@ -55,19 +55,19 @@ def _unlearn(prepared: Path, dest: Path, *overrides: str) -> Path:
 @pytest.fixture(scope="module")
 def one_process(prepared, tmp_path_factory):
     return _unlearn(prepared, tmp_path_factory.mktemp("one") / "run", *COMMON,
-                    "unlearn.prompts_per_step=4", "unlearn.retain_batch_size=4")
+                    "unlearn.sampling.prompts_per_step=4", "unlearn.retain.batch_size=4")
 
 
-COMMON = ["unlearn.steps=1", "unlearn.group_size=3", "unlearn.ppo_epochs=2", "unlearn.lr=0.5",
-          "unlearn.max_grad_norm=0", "unlearn.retain_weight=1.0", "unlearn.loss_aggregation=dapo"]
+COMMON = ["unlearn.steps=1", "unlearn.sampling.group_size=3", "unlearn.objective.epochs=2", "unlearn.lr=0.5",
+          "unlearn.retain.weight=1.0"]
 
 
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
 def test_two_ranks_equal_one_process_with_the_same_global_batch(prepared, one_process, tmp_path,
                                                                 strategy):
     one = one_process
-    two = _unlearn(prepared, tmp_path / "two", *COMMON, "unlearn.prompts_per_step=2",
-                   "unlearn.retain_batch_size=2", "trainer.devices=2", f"trainer.strategy={strategy}")
+    two = _unlearn(prepared, tmp_path / "two", *COMMON, "unlearn.sampling.prompts_per_step=2",
+                   "unlearn.retain.batch_size=2", "trainer.devices=2", f"trainer.strategy={strategy}")
     start = load_file(prepared / "target" / "model.safetensors")
     w1 = load_file(one / "methods" / "dareu" / "model.safetensors")
     w2 = load_file(two / "methods" / "dareu" / "model.safetensors")

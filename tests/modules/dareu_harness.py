@@ -20,12 +20,12 @@ TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
         "data.num_test_questions=4", "model.n_layer=2", "model.n_embd=32", "model.n_head=2",
         "model.vocab_size=400", "model.max_length=64", "model.lora_r=4", "model.lora_alpha=8",
         "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
-        "unlearn.prompts_per_step=4", "unlearn.group_size=4", "unlearn.max_new_tokens=12",
-        "unlearn.retain_batch_size=4"]
+        "unlearn.sampling.prompts_per_step=4", "unlearn.sampling.group_size=4", "unlearn.sampling.max_new_tokens=12",
+        "unlearn.retain.batch_size=4"]
 # a fast learner for the toy problem: no anchor, no fluency guard, one update per rollout; it
 # collapses onto vowel tokens by design, so collapse only warns
-TOY = ["unlearn.lr=5e-2", "unlearn.beta=0", "unlearn.retain_weight=0", "unlearn.ppo_epochs=1",
-       "unlearn.fluency_weight=0", "unlearn.on_collapse=warn"]
+TOY = ["unlearn.lr=5e-2", "unlearn.objective.beta=0", "unlearn.retain.weight=0", "unlearn.objective.epochs=1",
+       "unlearn.reward.fluency.weight=0", "unlearn.on_collapse=warn"]
 
 
 class VowelReward:

@@ -28,7 +28,7 @@ def test_dareu_is_registered():
 
 @pytest.mark.parametrize("algorithm", ["grpo", "rloo", "ppo"])
 def test_reward_increases_on_a_toy_problem(base, algorithm):
-    rows = fit(make(base, TOY + [f"unlearn.algorithm={algorithm}"]), steps=20)
+    rows = fit(make(base, TOY + [f"unlearn.objective.algorithm={algorithm}"]), steps=20)
     rewards = [r["reward_mean"] for r in rows]
     windows = [sum(rewards[i:i + 4]) / 4 for i in range(len(rewards) - 3)]  # 4-step means
     # a 4-step mean of 16 responses has a standard error of about 0.02: +0.1 is a real rise
@@ -50,10 +50,10 @@ def _frozen_state(module: DareUModule) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("mode", ["lora", "qlora"])
 def test_adapter_modes_train_only_the_adapters(base, mode):
-    # the whole loss: β·KL, retain distillation on records and on generations, 2 epochs × 2
-    # minibatches (old log-probs from their own pass), PPO's value head
-    module = make(base, ["unlearn.algorithm=ppo", "unlearn.ppo_epochs=2", "unlearn.minibatches=2",
-                         "unlearn.retain_on_generations=true", "unlearn.lr=1e-2"], mode=mode)
+    # the whole loss: β·KL, retain distillation, 2 epochs (old log-probs from their own pass),
+    # PPO's value head
+    module = make(base, ["unlearn.objective.algorithm=ppo", "unlearn.objective.epochs=2",
+                         "unlearn.lr=1e-2"], mode=mode)
     frozen = _frozen_state(module)
     lora = {k: v.clone() for k, v in module.policy.model.state_dict().items() if "lora_" in k}
     assert lora, "no adapter weights"
@@ -65,14 +65,14 @@ def test_adapter_modes_train_only_the_adapters(base, mode):
     assert any(not torch.equal(lora[k], after[k]) for k in lora), "no adapter weight changed"
     if mode == "qlora":
         assert getattr(module.policy.model.get_base_model(), "is_loaded_in_4bit", False)
-    assert len(module.retain_distill.batches(0, module.device, module._sample)) == 2  # records + own answers
+    assert len(module.retain_distill.batches(0, module.device)) == 1  # the retain records
 
 
-def test_grpo_full_loss_with_minibatches_runs(base):
-    module = make(base, ["unlearn.algorithm=grpo", "unlearn.ppo_epochs=2", "unlearn.minibatches=2"])
+def test_grpo_full_loss_runs(base):
+    module = make(base, ["unlearn.objective.algorithm=grpo", "unlearn.objective.epochs=2", "unlearn.floor=0"])
     rows = fit(module, steps=2)
     assert len(rows) == 2 and rows[-1]["retain_kl"] > 0 and rows[-1]["kl"] > 0
-    assert module.trainer.global_step == 2 * 4  # steps × epochs × minibatches updates
+    assert module.trainer.global_step == 2 * 2  # steps × epochs updates
 
 
 def test_nan_reward_stops_with_a_clear_error_and_keeps_the_checkpoint(base, tmp_path):
@@ -85,13 +85,13 @@ def test_nan_reward_stops_with_a_clear_error_and_keeps_the_checkpoint(base, tmp_
 
 def test_collapse_warns_loudly(base):
     # one-token answers: the length guard trips on every step
-    module = make(base, TOY + ["unlearn.max_new_tokens=1"])
+    module = make(base, TOY + ["unlearn.sampling.max_new_tokens=1"])
     with pytest.warns(CollapseWarning, match="collapsed for 3 steps in a row"):
         fit(module, steps=3)
 
 
 def test_collapse_stops_the_run_by_default(base):
-    module = make(base, [o for o in TOY if o != "unlearn.on_collapse=warn"] + ["unlearn.max_new_tokens=1"])
+    module = make(base, [o for o in TOY if o != "unlearn.on_collapse=warn"] + ["unlearn.sampling.max_new_tokens=1"])
     with pytest.raises(PolicyCollapsed, match="on_collapse=warn") as e:
         fit(module, steps=5)
     assert e.value.exit_code == 5 and module.rollouts_done == 3
@@ -106,12 +106,12 @@ class ZeroMass(VowelReward):
 
 def test_fluency_guard_prices_degenerate_answers_and_gibberish_stops_the_run(base):
     # margin -100: every answer is far less fluent than the threshold -> penalty 1 for all
-    module = make(base, ["unlearn.fluency_margin=-100", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    module = make(base, ["unlearn.reward.fluency.margin=-100", "unlearn.objective.epochs=1"], reward=ZeroMass())
     with pytest.raises(PolicyCollapsed, match="100% of the answers degenerate"):
         fit(module, steps=4)
     assert module.step_metrics["reward_mean"] == pytest.approx(-1.0)  # −0 mass − 1 · penalty 1
     # a generous margin: the policy's own answers are fluent, nothing is charged
-    module = make(base, ["unlearn.fluency_margin=100", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    module = make(base, ["unlearn.reward.fluency.margin=100", "unlearn.objective.epochs=1"], reward=ZeroMass())
     rows = fit(module, steps=2)
     assert all(r["fluency_penalty"] == 0 and r["reward_mean"] == 0 for r in rows)
     assert module.fluency_threshold is not None
@@ -121,18 +121,13 @@ def test_the_default_foreign_anchor_measures_the_threshold_on_retain_answers_aft
     from dareu.eval.scoring import score_responses
     from dareu.rl import foreign_answers
 
-    module = make(base, ["unlearn.fluency_margin=1.5", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    module = make(base, ["unlearn.reward.fluency.margin=1.5", "unlearn.objective.epochs=1"], reward=ZeroMass())
     fit(module, steps=1)
     texts = [t for _, t in module.forget_prompts]
     answers = foreign_answers([r.response for r in module.retain], len(texts), module.cfg.unlearn.seed)
     with module.policy.reference() as ref:
         nll = score_responses(ref, module.tokenizer, texts, answers, module.cfg.model.max_length, 4).avg_nll
     assert module.fluency_threshold == pytest.approx(float(nll.float().median()) + 1.5, abs=1e-6)
-    own = make(base, ["unlearn.fluency_anchor=own", "unlearn.fluency_margin=1.5", "unlearn.ppo_epochs=1"],
-               reward=ZeroMass())
-    own.fluency_guard.foreign_nll = lambda: pytest.fail("the own anchor is the reference's own answers")
-    fit(own, steps=1)
-    assert own.fluency_threshold is not None
 
 
 def test_a_fluency_judge_replaces_the_reference_in_the_guard(base):
@@ -140,11 +135,11 @@ def test_a_fluency_judge_replaces_the_reference_in_the_guard(base):
 
     run0, tok, _ = base
     judge = build_tiny_model(run0.cfg.model, tok, seed=7)  # another network: another NLL scale
-    module = make(base, ["unlearn.fluency_margin=0", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    module = make(base, ["unlearn.reward.fluency.margin=0", "unlearn.objective.epochs=1"], reward=ZeroMass())
     module.set_fluency_judge(judge)
     assert all(m is not judge for m in module.modules())  # never trained, saved or checkpointed
     fit(module, steps=1)
-    plain = make(base, ["unlearn.fluency_margin=0", "unlearn.ppo_epochs=1"], reward=ZeroMass())
+    plain = make(base, ["unlearn.reward.fluency.margin=0", "unlearn.objective.epochs=1"], reward=ZeroMass())
     fit(plain, steps=1)
     assert module.fluency_threshold != pytest.approx(plain.fluency_threshold, abs=1e-3)
     assert all(not p.requires_grad for p in judge.parameters())
@@ -158,7 +153,7 @@ def test_unlearn_seed_changes_the_rollouts_not_the_rest_of_the_run(base):
 
 
 def test_resume_equals_an_uninterrupted_run(base, tmp_path):
-    overrides = ["unlearn.algorithm=grpo", "unlearn.ppo_epochs=2", "unlearn.lr=1e-2"]
+    overrides = ["unlearn.objective.algorithm=grpo", "unlearn.objective.epochs=2", "unlearn.lr=1e-2"]
     straight = make(base, overrides)
     fit(straight, steps=4)
     first = make(base, overrides)
@@ -174,9 +169,9 @@ def test_resume_equals_an_uninterrupted_run(base, tmp_path):
 
 
 def test_checkpoint_holds_only_trainable_weights(base, tmp_path):
-    module = make(base, TOY + ["unlearn.algorithm=ppo", "unlearn.value_lr=0.5"])
+    module = make(base, TOY + ["unlearn.objective.algorithm=ppo"])
     fit(module, steps=1, callbacks=[ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_last=True)])
-    assert [g["lr"] for g in module.optimizers().optimizer.param_groups] == [5e-2, 0.5]
+    assert [g["lr"] for g in module.optimizers().optimizer.param_groups] == [5e-2, 5e-2]
     state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
     assert "value_head.weight" in state
     assert not any("frozen_reference" in k for k in state)
@@ -224,13 +219,12 @@ def test_seeded_cycle_covers_every_item_once_per_pass_and_splits_ranks():
     assert sorted(r0.batch(0) + r1.batch(0)) == items
 
 
-@pytest.mark.parametrize("override, key", [("unlearn.group_size=1", "unlearn.group_size"),
-                                           ("unlearn.fluency_anchor=median", "unlearn.fluency_anchor"),
-                                           ("unlearn.fluency_judge=oracle", "unlearn.fluency_judge"),
+@pytest.mark.parametrize("override, key", [("unlearn.sampling.group_size=1", "unlearn.sampling.group_size"),
+                                           ("unlearn.reward.fluency.judge=oracle", "unlearn.reward.fluency.judge"),
                                            # no pretrained base to judge under
-                                           ("unlearn.fluency_judge=base", "unlearn.fluency_judge"),
-                                           ("unlearn.minibatches=99", "unlearn.minibatches"),
-                                           ("unlearn.gamma=0", "unlearn.gamma")])
+                                           ("unlearn.reward.fluency.judge=base", "unlearn.reward.fluency.judge"),
+                                           ("unlearn.sampling.decode=fast", "unlearn.sampling.decode"),
+                                           ("unlearn.floor=auto_", "unlearn.floor")])
 def test_bad_rl_settings_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key):
         load_config(None, [override])
@@ -239,10 +233,11 @@ def test_bad_rl_settings_name_the_key(override, key):
 @pytest.mark.parametrize("algorithm", ["grpo", "ppo"])
 def test_prompt_prefix_sharing_changes_nothing(base, algorithm):
     """Prompts encoded once per group (the default) train the same weights as the plain forward."""
-    opts = [f"unlearn.algorithm={algorithm}", "unlearn.ppo_epochs=2", "unlearn.lr=1e-3"]
+    opts = [f"unlearn.objective.algorithm={algorithm}", "unlearn.objective.epochs=2", "unlearn.lr=1e-3"]
     runs = []
     for share in (True, False):
-        module = make(base, opts + [f"unlearn.share_prompt_prefix={share}"])
+        module = make(base, opts)
+        module.lm.share_prompt_prefix = share
         rows = fit(module, steps=2, name=f"prefix-{share}")
         runs.append((rows, {n: p.detach().clone() for n, p in module.named_parameters()
                             if p.requires_grad}))
@@ -255,14 +250,14 @@ def test_prompt_prefix_sharing_changes_nothing(base, algorithm):
 
 
 def test_unlearn_decode_picks_the_rollout_sampler(base, monkeypatch):
-    """unlearn.decode=static samples through generate's static KV cache; on a CPU `auto` keeps the
+    """unlearn.sampling.decode=static samples through generate's static KV cache; on a CPU `auto` keeps the
     eager sampler (and both draw the same tokens here)."""
     import dareu.sampling
 
     plans, real = [], dareu.sampling._sample_generate
     monkeypatch.setattr(dareu.sampling, "_sample_generate", lambda *a: plans.append(a[-1]) or real(*a))
     enc = encode_prompts(base[1], ["Question: Who?\nAnswer:", "Question: Where was the author born?\nAnswer:"])
-    seqs = [make(base, TOY + [f"unlearn.decode={d}"])._sample(enc, 2, step=0, stream=0)
+    seqs = [make(base, TOY + [f"unlearn.sampling.decode={d}"])._sample(enc, 2, step=0, stream=0)
             for d in ("auto", "static")]
     assert len(plans) == 1 and plans[0].static and not plans[0].compiled
     assert torch.equal(seqs[0], seqs[1])

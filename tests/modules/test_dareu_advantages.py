@@ -9,7 +9,7 @@ import torch
 
 from tests.modules.dareu_harness import FullMass, base, fit, make  # noqa: F401 (base: fixture)
 
-QUIET = ["unlearn.fluency_weight=0", "unlearn.ppo_epochs=1"]
+QUIET = ["unlearn.reward.fluency.weight=0", "unlearn.objective.epochs=1"]
 
 
 class SharesReward(FullMass):

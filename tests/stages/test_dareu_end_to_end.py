@@ -23,8 +23,8 @@ RUN = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
        "model.vocab_size=512", "model.max_length=64", "finetune.epochs=40", "finetune.batch_size=4",
        "finetune.lr=0.01", "trainer.accelerator=cpu", "trainer.devices=1",
        "trainer.enable_progress_bar=false", "eval.metrics=[]", "run.threads=1",
-       "unlearn.methods=[dareu]", "unlearn.steps=20", "unlearn.lr=1e-3", "unlearn.prompts_per_step=4",
-       "unlearn.group_size=4", "unlearn.max_new_tokens=16", "unlearn.retain_batch_size=4"]
+       "unlearn.methods=[dareu]", "unlearn.steps=20", "unlearn.lr=1e-3", "unlearn.sampling.prompts_per_step=4",
+       "unlearn.sampling.group_size=4", "unlearn.sampling.max_new_tokens=16", "unlearn.retain.batch_size=4"]
 
 
 def _answers_and_mass(run: Run, model, reward) -> tuple[list[str], torch.Tensor]:
@@ -52,8 +52,8 @@ def test_dareu_lowers_forget_mass_with_fluent_answers(tmp_path):
     own = greedy_answers(target, run.tokenizer, prompts, 16, 32)
     ml = run.cfg.model.max_length
     tau = fluency_threshold(score_responses(target, run.tokenizer, prompts, own, ml, 32).avg_nll.float(),
-                            run.cfg.unlearn.fluency_margin)
+                            run.cfg.unlearn.reward.fluency.margin)
     s = score_responses(target, run.tokenizer, prompts, answers, ml, 32)
-    penalty = fluency_penalty(s.avg_nll.float(), s.num_tokens, tau, run.cfg.unlearn.fluency_width)
+    penalty = fluency_penalty(s.avg_nll.float(), s.num_tokens, tau)
     assert all(a.strip() for a in answers), answers
     assert penalty.mean() < 0.5, (penalty, answers)

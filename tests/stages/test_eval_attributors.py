@@ -23,9 +23,9 @@ from dareu.stages.run_all import run_all
 EXTRA = ["influence", "trak"]
 OVERRIDES = [o for o in TINY_RUN if not o.startswith("eval.metrics=")] + [
     "eval.metrics=[attribution]", "eval.attributors=[influence,trak,classifier]",
-    "unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.prompts_per_step=2",
-    "unlearn.group_size=2", "unlearn.max_new_tokens=8", "unlearn.retain_batch_size=2",
-    "unlearn.ppo_epochs=1"]
+    "unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.sampling.prompts_per_step=2",
+    "unlearn.sampling.group_size=2", "unlearn.sampling.max_new_tokens=8", "unlearn.retain.batch_size=2",
+    "unlearn.objective.epochs=1"]
 MODELS = ("oracle", "target", "dareu")
 
 

@@ -31,7 +31,7 @@ TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=2",
         "finetune.lr=0.01", "trainer.accelerator=cpu", "trainer.devices=1",
         "trainer.enable_progress_bar=false", "eval.max_new_tokens=24",
         "attributor.options={n_layer: 1, n_embd: 32, n_head: 2, epochs: 2}",
-        "unlearn.methods=[grad_ascent]", "unlearn.steps=2", "unlearn.retain_batch_size=2"]
+        "unlearn.methods=[grad_ascent]", "unlearn.steps=2", "unlearn.retain.batch_size=2"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

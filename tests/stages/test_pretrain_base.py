@@ -139,15 +139,15 @@ def test_fluency_judge_base_judges_under_the_pretrained_base(tmp_path, monkeypat
     from dareu.stages import unlearn as unlearn_mod
 
     over = SMALL + ["finetune.pretrain_owners=2", f"run.output_dir={tmp_path}",
-                    "unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.ppo_epochs=1",
-                    "unlearn.prompts_per_step=2", "unlearn.group_size=2", "unlearn.max_new_tokens=6"]
+                    "unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.objective.epochs=1",
+                    "unlearn.sampling.prompts_per_step=2", "unlearn.sampling.group_size=2", "unlearn.sampling.max_new_tokens=6"]
     prepare_mod.prepare(Run(load_config(None, over)))
     monkeypatch.setattr(objects, "reward", lambda run, *a, **k: _NoMass())
     judges = []
     real = DareUModule.set_fluency_judge
     monkeypatch.setattr(DareUModule, "set_fluency_judge",
                         lambda self, judge: judges.append(judge) or real(self, judge))
-    run = Run(load_config(None, over + ["unlearn.fluency_judge=base"]))
+    run = Run(load_config(None, over + ["unlearn.reward.fluency.judge=base"]))
     unlearn_mod.unlearn(run)
     assert len(judges) == 1
     base = load_file(tmp_path / "base" / "model.safetensors")

@@ -26,8 +26,8 @@ from safetensors.torch import load_file
 
 from dareu.io import read_json
 
-TINY = TINY_RUN + ["unlearn.steps=40", "unlearn.prompts_per_step=2", "unlearn.group_size=2",
-                   "unlearn.max_new_tokens=8", "unlearn.retain_batch_size=2", "unlearn.checkpoint_every=1",
+TINY = TINY_RUN + ["unlearn.steps=40", "unlearn.sampling.prompts_per_step=2", "unlearn.sampling.group_size=2",
+                   "unlearn.sampling.max_new_tokens=8", "unlearn.retain.batch_size=2", "unlearn.checkpoint_every=1",
                    "unlearn.lr=0.01"]
 VOLATILE = ("wall", "_s", "seconds", "finished_at", "time")
 

@@ -25,8 +25,8 @@ TINY = ["data.num_owners=6", "data.qa_per_owner=4", "data.num_holdout_owners=1",
         "finetune.epochs=3", "finetune.batch_size=8", "trainer.accelerator=cpu", "trainer.devices=1",
         "trainer.enable_progress_bar=false", "eval.max_new_tokens=12", "eval.metrics=[]",
         "attributor.options={n_layer: 1, n_embd: 32, n_head: 2, epochs: 2}",
-        "unlearn.steps=2", "unlearn.prompts_per_step=2", "unlearn.group_size=2",
-        "unlearn.max_new_tokens=8", "unlearn.retain_batch_size=2", "unlearn.checkpoint_every=1"]
+        "unlearn.steps=2", "unlearn.sampling.prompts_per_step=2", "unlearn.sampling.group_size=2",
+        "unlearn.sampling.max_new_tokens=8", "unlearn.retain.batch_size=2", "unlearn.checkpoint_every=1"]
 
 
 def tiny_run(out, *extra: str) -> Run:
@@ -51,7 +51,7 @@ def test_unlearn_saves_a_loadable_model_and_step_metrics(prepared):
     result = unlearn_mod.unlearn(run)["dareu"]
     folder = run.method_dir("dareu")
     assert (folder / "model.safetensors").is_file() and not (folder / "checkpoints").exists()
-    assert result["steps"] == 2 and result["optimizer_steps"] == 2 * run.cfg.unlearn.ppo_epochs
+    assert result["steps"] == 2 and result["optimizer_steps"] == 2 * run.cfg.unlearn.objective.epochs
     assert read_json(run.marker("unlearn-dareu"))["result"] == result
     rows = list(csv.DictReader(open(run.out / "logs" / "dareu" / "metrics.csv")))
     assert len(rows) == 2 and {"reward_mean", "forget_mass", "kl", "retain_kl"} <= set(rows[0])
@@ -84,7 +84,7 @@ def test_a_finished_method_is_skipped(prepared, monkeypatch):
 
 @pytest.mark.parametrize("mode", ["lora", "qlora"])
 def test_adapter_modes_save_adapter_and_merged_model(prepared, mode):
-    run = tiny_run(prepared, f"model.mode={mode}", "model.merge_adapters=true", "unlearn.ppo_epochs=1")
+    run = tiny_run(prepared, f"model.mode={mode}", "model.merge_adapters=true", "unlearn.objective.epochs=1")
     unlearn_mod.unlearn(run)
     folder = run.method_dir("dareu")
     assert (folder / "adapter" / "adapter_config.json").is_file()
@@ -94,7 +94,7 @@ def test_adapter_modes_save_adapter_and_merged_model(prepared, mode):
 
 
 def test_an_interrupted_run_resumes_from_its_last_checkpoint(prepared, monkeypatch, caplog):
-    extra = ["unlearn.steps=3", "unlearn.keep_checkpoints=true"]
+    extra = ["unlearn.steps=3", "unlearn.floor=0"]
     original = DareUModule._score
 
     def dies_at_step_2(self, prompts, responses, step):
@@ -112,15 +112,14 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(prepared, monkeypat
     with caplog.at_level(logging.INFO, logger="dareu"):
         result = unlearn_mod.unlearn(run)["dareu"]
     assert "resuming from" in caplog.text
-    assert result["optimizer_steps"] == 3 * run.cfg.unlearn.ppo_epochs
+    assert result["optimizer_steps"] == 3 * run.cfg.unlearn.objective.epochs
     rows = list(csv.DictReader(open(run.out / "logs" / "dareu" / "metrics.csv")))
     assert [int(r["step"]) for r in rows] == [0, 1, 2]  # the first attempt's rows, then the resumed one
-    kept = run.method_dir("dareu") / "checkpoints" / "last.ckpt"
-    assert kept.is_file()  # keep_checkpoints=true
+    assert not (run.method_dir("dareu") / "checkpoints").exists()  # gone with the saved model
 
 
 def test_a_checkpoint_of_another_config_is_not_resumed(prepared, caplog):
-    run = tiny_run(prepared, "unlearn.steps=2", "unlearn.keep_checkpoints=true", "unlearn.lr=3e-4")
+    run = tiny_run(prepared, "unlearn.steps=2", "unlearn.lr=3e-4")
     ckpt_dir = run.method_dir("dareu") / "checkpoints"
     assert unlearn_mod._resumable(ckpt_dir, "not-this-config") is None
     assert not ckpt_dir.exists()
@@ -152,5 +151,5 @@ def test_dareu_keeps_its_own_updates_under_trainer_accumulation_and_clipping(pre
     assert unlearn_mod.stage_key(run, "dareu", True) != unlearn_mod.stage_key(plain, "dareu", True)
     with caplog.at_level(logging.INFO, logger="dareu"):
         result = unlearn_mod.unlearn(run)["dareu"]
-    assert result["optimizer_steps"] == 2 * run.cfg.unlearn.ppo_epochs
+    assert result["optimizer_steps"] == 2 * run.cfg.unlearn.objective.epochs
     assert "dareu optimises manually" in caplog.text and "global batch per step: 2 prompts" in caplog.text

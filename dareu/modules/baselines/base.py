@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.utilities import CombinedLoader
 from torch import Tensor
 
+from dareu.config.unlearn import MAX_GRAD_NORM
 from dareu.data.corpus import Record
 from dareu.data.formatting import IGNORE
 from dareu.errors import DataError
@@ -133,13 +134,13 @@ class LossUnlearnMethod(UnlearnMethod):
     def configure_optimizers(self):
         u, hp = self.cfg.unlearn, self.hp
         return torch.optim.AdamW(self.policy.trainable_parameters(), lr=hp.lr or u.lr,
-                                 weight_decay=u.weight_decay if hp.weight_decay is None else hp.weight_decay)
+                                 weight_decay=hp.weight_decay)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None) -> None:
-        # ascent-style losses are unbounded below: clip at unlearn.max_grad_norm unless the
-        # trainer sets its own value
-        val = self.cfg.unlearn.max_grad_norm if gradient_clip_val is None else gradient_clip_val
+        # ascent-style losses are unbounded below: clip at MAX_GRAD_NORM unless the trainer sets
+        # its own value
+        val = MAX_GRAD_NORM if gradient_clip_val is None else gradient_clip_val
         if val:
             self.clip_gradients(optimizer, gradient_clip_val=val,
                                 gradient_clip_algorithm=gradient_clip_algorithm or "norm")
