@@ -35,6 +35,7 @@ class Floor:
         pairs of questions about people the target does not know; `steps_per_pass`: steps that
         cover every forget prompt once (the stop waits for a whole pass at the floor)."""
         self.level: float | None = None if setting == "auto" else float(setting)
+        self.spread = 0.0  # per-answer standard deviation of the inventions' masses
         self.probe = list(probe)
         self.steps_per_pass = max(1, steps_per_pass)
         self.quiet_steps = 0  # consecutive steps whose every group was at the floor
@@ -49,24 +50,26 @@ class Floor:
         if not self.probe:
             log.warning("unlearn.floor=auto: no question about an unknown person to measure the "
                         "floor on (no holdout owners and no owner names to swap); the floor is 0")
-            value = 0.0
+            value, spread = 0.0, 0.0
         else:
             answers = generate(reference, tokenizer, [t for _, t in self.probe], max_new_tokens,
                                batch_size)
             shares = reward.owner_shares([p for p, _ in self.probe], answers)  # (N, K)
-            value = invention_floor(shares, reward.forget_index.cpu())
+            value, spread = invention_floor(shares.cpu(), reward.forget_index.cpu())
         device = reward.forget_index.device
-        self.level = float(rank_mean(torch.tensor(value, device=device)))
-        log.info("floor: forget mass %.4f on %d answers of the target about people it does not "
-                 "know", self.level, len(self.probe))
+        self.level, self.spread = (float(v) for v in rank_mean(torch.tensor([value, spread],
+                                                                              device=device)))
+        log.info("floor: forget mass %.4f (sd %.4f per answer) on %d answers of the target about "
+                 "people it does not know", self.level, self.spread, len(self.probe))
         return self.level
 
     def apply(self, group_advantages: Tensor, rewards: Tensor, group_size: int) -> Tensor:
-        return floor_advantages(group_advantages, rewards, group_size, self.level or 0.0)
+        return floor_advantages(group_advantages, rewards, group_size, self.level or 0.0,
+                                self.spread)
 
     def observe(self, rewards: Tensor, group_size: int, rank_mean: RankMean) -> Tensor:
         """Count the step toward the stop; returns the share of this step's groups at the floor."""
-        share = at_floor(rewards, group_size, self.level or 0.0).float().mean()
+        share = at_floor(rewards, group_size, self.level or 0.0, self.spread).float().mean()
         every = bool(rank_mean(share.reshape(1)).item() >= 1.0 - 1e-6)  # all groups, every rank
         self.quiet_steps = self.quiet_steps + 1 if every else 0
         return share
@@ -77,11 +80,13 @@ class Floor:
         return self.quiet_steps >= self.steps_per_pass
 
     def state_dict(self) -> dict[str, Any]:
-        return {"floor": self.level, "floor_quiet_steps": self.quiet_steps}
+        return {"floor": self.level, "floor_spread": self.spread,
+                "floor_quiet_steps": self.quiet_steps}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("floor") is not None:
             self.level = float(state["floor"])
+            self.spread = float(state.get("floor_spread", 0.0))
         self.quiet_steps = int(state.get("floor_quiet_steps", 0))
 
 

@@ -3,14 +3,15 @@
 An answer about someone a model never saw is an invention. The attributor still gives it some
 mass on any owner whose answers it resembles, and that mass is the level a model that never saw
 the forget owners reaches: below it, unlearning removes nothing the oracle would not also write.
-`invention_floor` estimates it from inventions of the model before unlearning (answers to
+`invention_masses` estimates it from inventions of the model before unlearning (answers to
 questions about people it does not know), scored against owners other than the forget owners
 (the target knows the forget owners, so its inventions borrow from them): K forget owners get,
-on an invention, K times the mean share of a retain owner the invention is not copied from.
+on an invention, K times the mean share of a retain owner the invention is not copied from. The
+floor is their mean; their spread says how far a group of G answers at the floor strays from it.
 
-`at_floor` compares each prompt's group of G rewards against the floor: a mean within one
-standard error of it (single answers are noisy; the group mean is the quantity), or within
-`RESOLUTION` of it, is at the floor.
+`at_floor` compares each prompt's group of G rewards against the floor: single answers are
+noisy, so the group's mean is the quantity, and it is at the floor when it is within the floor's
+own standard error for G answers (or `RESOLUTION`) of it.
 `floor_advantages` pushes only groups above it, and only down to it.
 """
 
@@ -27,33 +28,41 @@ RESOLUTION = 0.01
 """Mass differences below this are not attribution: a floor of 0 is reached at a mean of 0.01."""
 
 
-def invention_floor(shares: Tensor, forget: Tensor) -> float:
+def invention_masses(shares: Tensor, forget: Tensor) -> Tensor:
     """shares (N, K): each invention's attribution shares over the K owners (rows sum to 1);
-    forget (K,) bool -> K_forget × mean share of a retain owner other than the invention's top
-    owner (the one it is copied from, if any). 0 with fewer than two retain owners or no rows."""
+    forget (K,) bool -> (N,) K_forget × the mean share of a retain owner other than the
+    invention's top owner (the one it is copied from, if any); all 0 with fewer than two retain
+    owners."""
     retain = shares[:, ~forget].float()  # (N, Kr)
     n_forget, n_retain = int(forget.sum()), retain.shape[1]
-    if retain.shape[0] == 0 or n_retain < 2:
-        return 0.0
+    if n_retain < 2:
+        return torch.zeros(retain.shape[0])
     others = retain.sum(-1) - retain.max(-1).values  # (N,) the shares left after the top owner
-    return float(n_forget * (others / (n_retain - 1)).mean())
+    return n_forget * others / (n_retain - 1)
 
 
-def at_floor(rewards: Tensor, group_size: int, floor: float) -> Tensor:
+def invention_floor(shares: Tensor, forget: Tensor) -> tuple[float, float]:
+    """The floor and its spread: mean and standard deviation of `invention_masses` ((0, 0)
+    without inventions)."""
+    m = invention_masses(shares, forget)
+    if m.numel() == 0:
+        return 0.0, 0.0
+    return float(m.mean()), float(m.std(unbiased=True)) if m.numel() > 1 else 0.0
+
+
+def at_floor(rewards: Tensor, group_size: int, floor: float, spread: float = 0.0) -> Tensor:
     """(N,) rewards (−mass − charges) in groups of G -> (N/G,) bool: the group's mean is at or
-    above −floor − max(one standard error of that mean, RESOLUTION)."""
-    r = _groups(rewards, group_size)  # (N/G, G)
-    se = (r.std(dim=1, unbiased=True) / math.sqrt(group_size) if group_size > 1
-          else torch.zeros_like(r[:, 0]))
-    return r.mean(dim=1) >= -floor - se.clamp(min=RESOLUTION)
+    above −floor − max(spread / √G, RESOLUTION), `spread` being the floor's (per answer)."""
+    tolerance = max(spread / math.sqrt(group_size), RESOLUTION)
+    return _groups(rewards, group_size).mean(dim=1) >= -floor - tolerance
 
 
 def floor_advantages(group_advantages: Tensor, rewards: Tensor, group_size: int,
-                     floor: float) -> Tensor:
+                     floor: float, spread: float = 0.0) -> Tensor:
     """Advantages of groups above the floor: the group-relative term plus each answer's distance
     below the floor, min(r_i + floor, 0) (a memorised group, all answers alike, has no group
     term and is still pushed); groups at the floor get 0. (N,) each -> (N,)."""
     adv = group_advantages + (rewards + floor).clamp(max=0)
-    done = at_floor(rewards, group_size, floor).unsqueeze(1)  # (N/G, 1)
+    done = at_floor(rewards, group_size, floor, spread).unsqueeze(1)  # (N/G, 1)
     adv = adv.view(-1, group_size)
     return torch.where(done, torch.zeros_like(adv), adv).reshape(-1)

@@ -121,7 +121,8 @@ def _unlearn_one(run: Run, name: str, resume: str | Path | None) -> dict:
             policy.save(tmp, cfg.model, merge=cfg.model.merge_adapters, state_dict=weights)
     # the last step's metrics from the CSV, not trainer.callback_metrics: a run resumed from its
     # final checkpoint trains no step and would report none
-    result = {"steps": steps, "optimizer_steps": int(trainer.global_step),
+    result = {"steps": steps, "steps_run": getattr(module, "rollouts_done", None),
+              "optimizer_steps": int(trainer.global_step),
               "train_wall_s": round(wall, 2), "mode": cfg.model.mode, **_last_metrics(metrics_csv)}
     del trainer, module, policy
     gc.collect()

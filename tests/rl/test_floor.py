@@ -9,27 +9,29 @@ def test_invention_floor_is_the_share_of_owners_an_invention_is_not_copied_from(
     forget = torch.tensor([True, True, False, False, False, False])
     # copies of one retain owner's answers: no share left for anyone else -> floor 0
     copies = torch.tensor([[0.0, 0.0, 1.0, 0.0, 0.0, 0.0], [0.1, 0.0, 0.0, 0.9, 0.0, 0.0]])
-    assert invention_floor(copies, forget) == 0.0
-    # diffuse inventions: every owner alike -> 2 forget owners get 2/6 of the mass
+    assert invention_floor(copies, forget) == (0.0, 0.0)
+    # diffuse inventions: every owner alike -> 2 forget owners get 2/6 of the mass, no spread
     diffuse = torch.full((3, 6), 1 / 6)
-    assert abs(invention_floor(diffuse, forget) - 2 / 6) < 1e-6
+    level, spread = invention_floor(diffuse, forget)
+    assert abs(level - 2 / 6) < 1e-6 and spread < 1e-6
     # the forget owners' own (inflated) shares do not count: only retain owners other than the top
-    borrowed = torch.tensor([[0.4, 0.4, 0.05, 0.05, 0.05, 0.05]])
-    assert abs(invention_floor(borrowed, forget) - 2 * 0.05) < 1e-6
-    assert invention_floor(torch.zeros(0, 6), forget) == 0.0  # nothing to measure on
-    assert invention_floor(diffuse[:, :3], forget[:3]) == 0.0  # one retain owner: no "other"
+    borrowed = torch.tensor([[0.4, 0.4, 0.05, 0.05, 0.05, 0.05], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]])
+    level, spread = invention_floor(borrowed, forget)
+    assert abs(level - 0.05) < 1e-6 and abs(spread - 0.1 / 2 ** 0.5) < 1e-6  # 0.1 and 0
+    assert invention_floor(torch.zeros(0, 6), forget) == (0.0, 0.0)  # nothing to measure on
+    assert invention_floor(diffuse[:, :3], forget[:3]) == (0.0, 0.0)  # one retain owner: no "other"
 
 
-def test_a_group_is_at_the_floor_within_one_standard_error_of_its_mean():
-    floor = 0.1
+def test_a_group_is_at_the_floor_when_its_mean_is_within_the_floors_own_error():
+    floor, spread = 0.1, 0.08  # tolerance for 4 answers: 0.08 / 2 = 0.04
     r = -torch.tensor([0.08, 0.10, 0.12, 0.10,     # mean 0.10: at the floor
                        0.30, 0.32, 0.28, 0.30,     # mean 0.30: far above
-                       0.00, 0.40, 0.00, 0.20])    # mean 0.15, but noisy (se 0.096): at it
-    assert at_floor(r, 4, floor).tolist() == [True, False, True]
-    # a tight group just above the floor is still pushed: the spread decides, down to 0.01
-    assert not at_floor(-torch.tensor([0.13, 0.13, 0.13, 0.13]), 4, floor).any()
-    assert at_floor(-torch.tensor([0.109, 0.109, 0.109, 0.109]), 4, floor).all()
-    assert at_floor(-torch.full((4,), 0.005), 4, 0.0).all()  # a floor of 0 is reached at ~0
+                       0.00, 0.00, 0.00, 0.56])    # mean 0.14: at the edge (0.1 + 0.04)
+    assert at_floor(r, 4, floor, spread).tolist() == [True, False, True]
+    # one attributed answer among clean ones is not noise when the floor has no spread
+    assert not at_floor(-torch.tensor([0.0, 0.0, 0.0, 0.8]), 4, 0.0).any()
+    assert at_floor(-torch.full((4,), 0.005), 4, 0.0).all()  # a floor of 0 is reached at ~0.01
+    assert not at_floor(-torch.full((4,), 0.02), 4, 0.0).any()
 
 
 def test_floor_advantages_push_groups_above_down_to_the_floor_and_leave_the_rest():
