@@ -2,6 +2,8 @@
 
 Unlearning runs are bounded by `max_steps` with `max_epochs=-1`, for which Lightning's rich bar
 reads `Epoch 2/-2`; this one reads `Epoch 2 · 60 steps` there, and as Lightning's elsewhere.
+A step is a training batch: DareU makes several optimiser updates per rollout
+(`optimizer_steps_per_batch`), so its bar counts rollouts, resumed runs included.
 """
 
 from __future__ import annotations
@@ -10,9 +12,19 @@ from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgre
 from lightning.pytorch.utilities.imports import _RICH_AVAILABLE
 
 
+def _steps(trainer) -> int:
+    """Training batches of a step-bounded fit: max_steps over the updates per batch."""
+    per_batch = getattr(trainer.lightning_module, "optimizer_steps_per_batch", 1)
+    return trainer.max_steps // max(1, per_batch)
+
+
+def _step_bounded(trainer) -> bool:
+    return (trainer.max_epochs is None or trainer.max_epochs < 0) and trainer.max_steps > 0
+
+
 def _describe(trainer, current_epoch: int) -> str:
-    if trainer.max_epochs is None or trainer.max_epochs < 0:
-        return f"Epoch {current_epoch} · {trainer.max_steps} steps"
+    if _step_bounded(trainer):
+        return f"Epoch {current_epoch} · {_steps(trainer)} steps"
     return f"Epoch {current_epoch}/{trainer.max_epochs - 1}"
 
 
@@ -21,8 +33,16 @@ class StepRichProgressBar(RichProgressBar):
         text = _describe(self.trainer, current_epoch)
         return f"{text:{len(self.validation_description)}}"
 
+    @property
+    def total_train_batches(self) -> int | float:
+        return _steps(self.trainer) if _step_bounded(self.trainer) else super().total_train_batches
+
 
 class StepTQDMProgressBar(TQDMProgressBar):
+    @property
+    def total_train_batches(self) -> int | float:
+        return _steps(self.trainer) if _step_bounded(self.trainer) else super().total_train_batches
+
     def on_train_epoch_start(self, trainer, *args) -> None:
         super().on_train_epoch_start(trainer, *args)
         self.train_progress_bar.set_description(_describe(trainer, trainer.current_epoch))
