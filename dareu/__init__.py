@@ -36,7 +36,7 @@ _EXPORTS = {
     "SimNPO": "dareu.modules.baselines", "IdkPO": "dareu.modules.baselines",
     # the policy, the reward, finetuning
     "Policy": "dareu.modules.policy", "DeAttributionReward": "dareu.reward",
-    "FinetuneModule": "dareu.modules.finetune", "QADataModule": "dareu.data.modules",
+    "FinetuneModule": "dareu.finetune", "QADataModule": "dareu.data.modules",
     # the corpus and its sources
     "OwnerCorpus": "dareu.data.corpus", "Record": "dareu.data.corpus",
     "build_corpus": "dareu.data", "synthetic_corpus": "dareu.data.synthetic",

@@ -1,1 +1,2 @@
-"""LightningModules: finetuning of target/oracle, DareU, and the loss-based baselines."""
+"""LightningModules of the unlearning methods: DareU and the loss-based baselines (finetuning of
+target and oracle: dareu/finetune.py)."""

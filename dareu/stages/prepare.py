@@ -83,7 +83,7 @@ def _finetune(run: Run, name: str, records: list, pretraining: bool = False) -> 
     scratch; with `pretraining`, the base itself (from scratch, finetune.pretrain_epochs)."""
     from dareu.data.modules import QADataModule
     from dareu.models import build_tiny_model, load_causal_lm, merged_model, is_peft
-    from dareu.modules.finetune import FinetuneModule
+    from dareu.finetune import FinetuneModule
     from dareu.trainer import make_trainer, resolve_device
 
     cfg, ft = run.cfg, run.cfg.finetune

@@ -25,7 +25,7 @@ from dareu.errors import ConfigError
 from dareu.eval.attacks import ATTACKS, HEADLINE, AttackInputs
 from dareu.eval.attacks.quantize import unsupported
 from dareu.models import build_tiny_model, is_peft, load_causal_lm, save_model, train_tokenizer
-from dareu.modules.finetune import FinetuneModule
+from dareu.finetune import FinetuneModule
 
 TEMPLATE = "Question: {prompt}\nAnswer:"
 CFG = ModelConfig(n_layer=1, n_embd=64, n_head=2, max_length=128, lora_r=4, lora_alpha=8)

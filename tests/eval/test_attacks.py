@@ -28,7 +28,7 @@ from dareu.eval.attacks import ATTACKS, AttackInputs
 from dareu.eval.attacks.priming import _others
 from dareu.eval.attacks.relearn import relearn, split_halves
 from dareu.models import build_tiny_model, train_tokenizer
-from dareu.modules.finetune import FinetuneModule
+from dareu.finetune import FinetuneModule
 
 TEMPLATE = "Question: {prompt}\nAnswer:"
 MARGIN = 0.2  # "clearly more": the target's figure exceeds the oracle's by at least this much

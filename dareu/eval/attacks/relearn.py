@@ -19,7 +19,7 @@ from dareu.data.corpus import Record
 from dareu.data.modules import qa_loader
 from dareu.errors import DareUError
 from dareu.eval.attacks.base import AttackInputs, AttackResult, greedy_rouge, mean
-from dareu.modules.finetune import FinetuneModule
+from dareu.finetune import FinetuneModule
 
 
 class RelearnModule(FinetuneModule):

@@ -1,4 +1,5 @@
-"""Teacher-forced finetuning of a causal LM on owner records (target: all owners; oracle: retain)."""
+"""Teacher-forced finetuning of a causal LM on owner records: the target (all owners), the oracle
+(retain owners) and the relearn attack, so it sits below eval/ (CONTRIBUTING.md, "Layers")."""
 
 from __future__ import annotations
 
