@@ -120,6 +120,7 @@ class DareUModule(UnlearnMethod):
         u, world = self.cfg.unlearn, self.trainer.world_size
         self.retain_distill.start(self.global_rank, world)
         self.floor.steps_per_pass = steps_per_pass(len(self.forget_prompts), u.sampling.prompts_per_step, world)
+        self.floor.world = world
         prompts = SeededCycle(self.forget_prompts, u.sampling.prompts_per_step, self.cfg.unlearn.seed,
                               self.global_rank, world)
         return BatchStream(prompts, start=self.rollouts_done)  # resumes at the restored step
@@ -136,8 +137,8 @@ class DareUModule(UnlearnMethod):
         self.rollouts_done += 1
         self._log_step(rollout, stats)
         if self.floor.done:
-            log.info("DareU step %d: every forget prompt of the last pass is at the floor (%.4f); "
-                     "stopping", self.rollouts_done, self.floor.level)
+            log.info("DareU step %d: the answers of the last pass over the forget prompts are at "
+                     "the floor (%.4f); stopping", self.rollouts_done, self.floor.level)
             self.trainer.should_stop = True
 
     def _measure_floor(self) -> None:

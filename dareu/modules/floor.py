@@ -5,9 +5,10 @@ Before the first rollout the reference (the target before unlearning) answers, g
 about people it does not know (`probe`: holdout owners' questions and retain questions with the
 owners' names swapped for made-up ones); the attributor scores those inventions and
 `invention_floor` turns the scores into the floor. A number in `unlearn.floor` skips the
-measurement. The run stops once every group of a whole pass over the forget prompts was at the
-floor (`quiet_steps` consecutive steps); `unlearn.steps` stays the ceiling. The level and the
-count go into checkpoints, so a resumed run continues under the same rule.
+measurement. The run stops once the answers of the last pass over the forget prompts (the last
+`steps_per_pass` steps, pooled) are at the floor (`pass_at_floor`); `unlearn.steps` stays the
+ceiling. The level, its spread and the last pass's statistics go into checkpoints, so a resumed
+run continues under the same rule.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 
 from dareu.generation import generate
 from dareu.modules.rollout import RankMean
-from dareu.rl.floor import at_floor, floor_advantages, invention_floor
+from dareu.rl.floor import at_floor, floor_advantages, invention_floor, pass_at_floor
 
 log = logging.getLogger("dareu")
 
@@ -37,8 +38,10 @@ class Floor:
         self.level: float | None = None if setting == "auto" else float(setting)
         self.spread = 0.0  # per-answer standard deviation of the inventions' masses
         self.probe = list(probe)
+        self.n_probe = len(self.probe) if self.level is None else 0  # a set level has no error
         self.steps_per_pass = max(1, steps_per_pass)
-        self.quiet_steps = 0  # consecutive steps whose every group was at the floor
+        self.world = 1  # data-parallel ranks: each step pools their answers
+        self.recent: list[tuple[float, float, int]] = []  # the last pass: (mean, mean², n) a step
 
     @torch.no_grad()
     def measure(self, reference: nn.Module, tokenizer, reward, max_new_tokens: int,
@@ -68,26 +71,33 @@ class Floor:
                                 self.spread)
 
     def observe(self, rewards: Tensor, group_size: int, rank_mean: RankMean) -> Tensor:
-        """Count the step toward the stop; returns the share of this step's groups at the floor."""
-        share = at_floor(rewards, group_size, self.level or 0.0, self.spread).float().mean()
-        every = bool(rank_mean(share.reshape(1)).item() >= 1.0 - 1e-6)  # all groups, every rank
-        self.quiet_steps = self.quiet_steps + 1 if every else 0
-        return share
+        """Add the step's answers to the last pass; returns the share of its groups at the floor."""
+        cost = -rewards.float()  # forget mass + charges, ≥ 0
+        stats = rank_mean(torch.stack([cost.mean(), (cost * cost).mean()]))
+        self.recent = (self.recent + [(float(stats[0]), float(stats[1]),
+                                       cost.numel() * self.world)])[-self.steps_per_pass:]
+        return at_floor(rewards, group_size, self.level or 0.0, self.spread).float().mean()
 
     @property
     def done(self) -> bool:
-        """Every group of the last pass over the forget prompts was at the floor."""
-        return self.quiet_steps >= self.steps_per_pass
+        """The pooled answers of the last whole pass over the forget prompts are at the floor."""
+        if len(self.recent) < self.steps_per_pass:
+            return False
+        n = sum(k for _, _, k in self.recent)
+        mean = sum(m * k for m, _, k in self.recent) / n
+        sq_mean = sum(q * k for _, q, k in self.recent) / n
+        return pass_at_floor(mean, sq_mean, n, self.level or 0.0, self.spread, self.n_probe)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"floor": self.level, "floor_spread": self.spread,
-                "floor_quiet_steps": self.quiet_steps}
+        return {"floor": self.level, "floor_spread": self.spread, "floor_probe": self.n_probe,
+                "floor_recent": [list(r) for r in self.recent]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("floor") is not None:
             self.level = float(state["floor"])
             self.spread = float(state.get("floor_spread", 0.0))
-        self.quiet_steps = int(state.get("floor_quiet_steps", 0))
+            self.n_probe = int(state.get("floor_probe", 0))
+        self.recent = [(float(m), float(q), int(k)) for m, q, k in state.get("floor_recent", [])]
 
 
 def steps_per_pass(n_prompts: int, prompts_per_step: int, world_size: int) -> int:

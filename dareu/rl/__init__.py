@@ -1,7 +1,7 @@
 """Pure-tensor RL maths: log-probs, KL, advantages, PPO/GRPO losses, sequence masks."""
 
 from dareu.rl.advantages import gae, group_advantages, kl_shaped_rewards, rloo_advantages
-from dareu.rl.floor import at_floor, floor_advantages, invention_floor
+from dareu.rl.floor import at_floor, floor_advantages, invention_floor, pass_at_floor
 from dareu.rl.fluency import (fluency_penalty, fluency_threshold, foreign_answers, response_nll,
                               uses_foreign_anchor)
 from dareu.rl.kl import full_kl, kl_estimate, token_full_kl
@@ -21,6 +21,7 @@ __all__ = [
     "at_floor",
     "floor_advantages",
     "invention_floor",
+    "pass_at_floor",
     "aggregate",
     "clipped_policy_loss",
     "clipped_value_loss",

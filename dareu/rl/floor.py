@@ -12,7 +12,9 @@ floor is their mean; their spread says how far a group of G answers at the floor
 `at_floor` compares each prompt's group of G rewards against the floor: single answers are
 noisy, so the group's mean is the quantity, and it is at the floor when it is within the floor's
 own standard error for G answers (or `RESOLUTION`) of it.
-`floor_advantages` pushes only groups above it, and only down to it.
+`floor_advantages` pushes only groups above it, and only down to it. `pass_at_floor` says when
+the forget prompts as a whole are at the floor: the pooled answers of a pass over them, whose
+mean differs from the floor by no more than one standard error of that difference.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ def at_floor(rewards: Tensor, group_size: int, floor: float, spread: float = 0.0
     above −floor − max(spread / √G, RESOLUTION), `spread` being the floor's (per answer)."""
     tolerance = max(spread / math.sqrt(group_size), RESOLUTION)
     return _groups(rewards, group_size).mean(dim=1) >= -floor - tolerance
+
+
+def pass_at_floor(mean: float, sq_mean: float, n: int, floor: float, spread: float,
+                  n_floor: int) -> bool:
+    """Whether n pooled answers with this mean and mean square of (−reward) are at the floor (a
+    mean of n_floor inventions with per-answer sd `spread`): mean − floor ≤ max(the Welch
+    standard error of the difference, RESOLUTION)."""
+    var = max(sq_mean - mean * mean, 0.0) * n / (n - 1) if n > 1 else 0.0
+    se = math.sqrt(var / max(n, 1) + (spread * spread / n_floor if n_floor else 0.0))
+    return mean - floor <= max(se, RESOLUTION)
 
 
 def floor_advantages(group_advantages: Tensor, rewards: Tensor, group_size: int,

@@ -38,7 +38,7 @@ def _per_prompt(self, enc, per_prompt, step, stream):
             torch.manual_seed(seed)
             out = self.policy.model.generate(
                 input_ids=prompt, attention_mask=torch.ones_like(prompt), do_sample=True,
-                temperature=u.temperature, top_k=0, max_new_tokens=u.max_new_tokens,
+                temperature=u.sampling.temperature, top_k=0, max_new_tokens=u.sampling.max_new_tokens,
                 num_return_sequences=per_prompt, pad_token_id=tok.pad_token_id,
                 eos_token_id=tok.eos_token_id)
         rows += [(ids, r) for r in out[:, prompt.shape[1]:]]

@@ -46,3 +46,15 @@ def test_floor_advantages_push_groups_above_down_to_the_floor_and_leave_the_rest
     adv2 = floor_advantages(group_advantages(r2, 4), r2, 4, floor)
     torch.testing.assert_close(adv2[0], group_advantages(r2, 4)[0])
     assert adv2[0] > 0 > adv2[1]
+
+
+def test_a_pass_is_at_the_floor_when_its_pooled_mean_is_within_the_error_of_the_difference():
+    from dareu.rl import pass_at_floor
+
+    # 128 answers, 4 of them still attributed (mass 1): mean 0.031, sd 0.17 -> se 0.015
+    mean, sq = 4 / 128, 4 / 128
+    assert not pass_at_floor(mean, sq, 128, floor=0.0, spread=0.0, n_floor=64)
+    assert pass_at_floor(mean, sq, 128, floor=0.02, spread=0.0, n_floor=64)
+    # a noisy floor (few inventions, wide spread) widens the band
+    assert pass_at_floor(mean, sq, 128, floor=0.0, spread=0.2, n_floor=16)
+    assert pass_at_floor(0.005, 0.0, 128, floor=0.0, spread=0.0, n_floor=0)  # within 0.01 of it

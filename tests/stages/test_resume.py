@@ -97,6 +97,11 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(prepared, uninterrupted,
     assert [r["step"] for r in rows] == [r["step"] for r in rows_ref]
     assert [_stable(r) for r in rows] == [_stable(r) for r in rows_ref]  # every step's metrics, exactly
     assert res == res_ref
+    assert res["floor"] == res_ref["floor"]  # measured once, before the kill, and restored
+    for d in (dest, uninterrupted):
+        _run(d, "evaluate")
+    summary, summary_ref = (_stable(read_json(d / "summary.json")) for d in (dest, uninterrupted))
+    assert summary["models"]["dareu"] and summary == summary_ref
 
 
 def test_same_seed_twice_gives_identical_summary(uninterrupted, prepared, tmp_path):
