@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     from dareu.pipeline import Run
     from dareu.stages.objects import reward as run_reward
     from dareu.rl import fluency_penalty, fluency_threshold, foreign_answers, uses_foreign_anchor
-    from dareu.eval.scoring import score_responses
+    from dareu.scoring import score_responses
     from dareu.models import load_causal_lm
 
     run_dir = Path(a.run_dir)

@@ -20,7 +20,7 @@ from dareu.distributed import is_rank_zero
 from dareu.eval.answers import greedy_answers
 from dareu.eval.memorization import extraction_strength
 from dareu.eval.mia import mia_min_k
-from dareu.eval.scoring import score_responses
+from dareu.scoring import score_responses
 from dareu.eval.sets import EvalSets
 from dareu.io import atomic_write_json, read_json
 from dareu.eval.task import EvalTask

@@ -58,7 +58,7 @@ class FluencyGuard:
     def foreign_nll(self) -> Tensor:
         """Per-token NLL under the judge of retain answers put after forget prompts
         (`dareu.rl.foreign_answers`): the anchor of `fluency_anchor=foreign`."""
-        from dareu.eval.scoring import score_responses
+        from dareu.scoring import score_responses
 
         answers = foreign_answers(self.retain_answers, len(self.forget_texts), self.cfg.unlearn.seed)
         texts = self.forget_texts[:len(answers)]

@@ -14,7 +14,7 @@ from dareu.config import EvalConfig
 from dareu.data.corpus import OwnerCorpus, Record
 from dareu.data.formatting import IGNORE, encode_pair
 from dareu.eval import measure
-from dareu.eval.scoring import score_responses
+from dareu.scoring import score_responses
 from dareu.eval.sets import EvalSets
 from dareu.eval.task import EvalTask
 from dareu.models import train_tokenizer

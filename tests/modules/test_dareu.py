@@ -118,7 +118,7 @@ def test_fluency_guard_prices_degenerate_answers_and_gibberish_stops_the_run(bas
 
 
 def test_the_default_foreign_anchor_measures_the_threshold_on_retain_answers_after_forget_prompts(base):
-    from dareu.eval.scoring import score_responses
+    from dareu.scoring import score_responses
     from dareu.rl import foreign_answers
 
     module = make(base, ["unlearn.reward.fluency.margin=1.5", "unlearn.objective.epochs=1"], reward=ZeroMass())

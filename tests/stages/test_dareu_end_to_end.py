@@ -10,7 +10,7 @@ from conftest import prepare_run
 
 from dareu.config import load_config
 from dareu.eval.answers import greedy_answers
-from dareu.eval.scoring import score_responses
+from dareu.scoring import score_responses
 from dareu.models import load_causal_lm, load_trained
 from dareu.pipeline import Run
 from dareu.rl import fluency_penalty, fluency_threshold

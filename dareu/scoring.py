@@ -4,6 +4,7 @@ One forward pass per batch gives everything the probability-based metrics need: 
 over response tokens (answer prob, truth ratio, MIA LOSS/zlib, perplexity), the per-token
 log-probs (Min-K%) and the argmax next-token predictions aligned with the response tokens
 (extraction strength). Rows come back left-aligned on the response: column 0 is its first token.
+Evaluation and DareU's fluency guard both score, so it sits below eval/ and modules/.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import torch
 
 from dareu.config import ModelConfig
 from dareu.data.formatting import IGNORE, encode_pair
-from dareu.eval.scoring import score_responses
+from dareu.scoring import score_responses
 from dareu.models import build_tiny_model, train_tokenizer
 
 TEXTS = ["Where was Ada born?", "Born in Lisbon, Portugal, in 1950.", "What did Ada write?",
