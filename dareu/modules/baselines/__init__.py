@@ -1,4 +1,4 @@
-"""Loss-based unlearning baselines (REFERENCE.md §5), one file each; importing this package
+"""Loss-based unlearning baselines (as open-unlearning implements them), one file each; importing this package
 registers them: grad_ascent, grad_diff, kl, npo, simnpo, idkpo."""
 
 from dareu.modules.baselines.base import LossUnlearnMethod, Scored

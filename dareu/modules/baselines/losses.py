@@ -1,4 +1,4 @@
-"""The baselines' losses as pure functions of log-probs (REFERENCE.md §5), so each is testable by hand.
+"""The baselines' losses as pure functions of log-probs (NPO, SimNPO, DPO as in open-unlearning), so each is testable by hand.
 
 Conventions: token log-probs and masks are (B, T) with the mask True on answer tokens; sequence
 log-probs are (B,) sums over the answer; every loss returns a scalar averaged over the batch.
@@ -39,7 +39,7 @@ def npo_loss(policy_seq_logp: Tensor, ref_seq_logp: Tensor, beta: float) -> Tens
 def simnpo_loss(avg_nll: Tensor, beta: float, delta: float) -> Tensor:
     """SimNPO (reference-free): −(2/β) · mean log σ(β (NLL_sum/|y| − δ)), avg_nll = NLL_sum/|y| (B,).
 
-    δ sits inside β as in REFERENCE.md and open-unlearning's code; the paper writes
+    δ sits inside β as in open-unlearning's code; the paper writes
     −(2/β) log σ(−(β/|y|) log π_θ(y|x) − γ), the same loss with γ = β·δ (identical at δ = 0).
     """
     return -(2.0 / beta) * F.logsigmoid(beta * (avg_nll - delta)).mean()
