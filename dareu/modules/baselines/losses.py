@@ -1,4 +1,5 @@
-"""The baselines' losses as pure functions of log-probs (NPO, SimNPO, DPO as in open-unlearning), so each is testable by hand.
+"""The baselines' losses as pure functions of log-probs (NPO, SimNPO, DPO as open-unlearning
+writes them), so each is testable by hand.
 
 Conventions: token log-probs and masks are (B, T) with the mask True on answer tokens; sequence
 log-probs are (B,) sums over the answer; every loss returns a scalar averaged over the batch.
