@@ -210,12 +210,9 @@ class UnlearnConfig:
 
     def steps_of(self, method_cls: type) -> int:
         """Training steps of a method: `baselines.steps` (null: `steps`) for the loss baselines,
-        `steps` otherwise."""
-        from dareu.modules.baselines.base import LossUnlearnMethod
-
-        if issubclass(method_cls, LossUnlearnMethod) and self.baselines.steps is not None:
-            return self.baselines.steps
-        return self.steps
+        `steps` otherwise. The method class decides (`UnlearnMethod.steps_in`): config sits below
+        the methods and imports none of them."""
+        return method_cls.steps_in(self)
 
     def __post_init__(self) -> None:
         _check(self.lr is None or self.lr > 0, "unlearn.lr", self.lr, "null or a number > 0")

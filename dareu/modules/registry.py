@@ -17,7 +17,7 @@ from dareu.data.formatting import encode_pair, format_prompt
 from dareu.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dareu.config import Config
+    from dareu.config import Config, UnlearnConfig
     from dareu.modules.policy import Policy
 
 _METHODS: dict[str, type["UnlearnMethod"]] = {}
@@ -50,6 +50,12 @@ class UnlearnMethod(L.LightningModule):
         `uses_attributor` is True; `holdout`: records of owners no model was trained on. Override
         when the constructor takes more (DareU's reward and holdout)."""
         return cls(policy, forget, retain, cfg)
+
+    @classmethod
+    def steps_in(cls, u: "UnlearnConfig") -> int:
+        """Training steps of the method under the recipe's `unlearn` section (`unlearn.steps`).
+        The class decides, not the config, which may not import the methods."""
+        return u.steps
 
     def prompt_text(self, prompt: str) -> str:
         """A record's prompt as the model reads it (the recipe's template / chat template)."""

@@ -94,6 +94,14 @@ def test_an_unknown_method_lists_the_valid_names():
         get_method("npoo")
 
 
+def test_the_method_class_decides_its_step_count():
+    """unlearn.baselines.steps counts for the loss baselines only; null: unlearn.steps."""
+    u = load_config(None, ["unlearn.steps=5", "unlearn.baselines.steps=3"]).unlearn
+    assert [u.steps_of(get_method(m)) for m in ("npo", "grad_ascent", "dareu")] == [3, 3, 5]
+    u = load_config(None, ["unlearn.steps=5"]).unlearn
+    assert [u.steps_of(get_method(m)) for m in ("npo", "dareu")] == [5, 5]
+
+
 # -- training: every method forgets, in full mode -------------------------------------------------
 
 @pytest.mark.parametrize("name", BASELINES)

@@ -24,7 +24,7 @@ from dareu.modules.registry import UnlearnMethod
 from dareu.rl import sequence_logprob, token_logprobs
 
 if TYPE_CHECKING:
-    from dareu.config import Config
+    from dareu.config import Config, UnlearnConfig
     from dareu.modules.policy import Policy
 
 
@@ -65,6 +65,11 @@ class LossUnlearnMethod(UnlearnMethod):
                  cfg: "Config") -> None:
         super().__init__(policy, forget, retain, cfg)
         self.hp = self.cfg.unlearn.baselines  # β, δ, α, batch sizes: `unlearn.baselines`
+
+    @classmethod
+    def steps_in(cls, u: "UnlearnConfig") -> int:
+        """`unlearn.baselines.steps`; null: `unlearn.steps`, as DareU."""
+        return u.steps if u.baselines.steps is None else u.baselines.steps
 
     # -- the one thing a baseline defines --------------------------------------------------------
     def loss(self, outputs: dict[str, Scored]) -> Tensor:
