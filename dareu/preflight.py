@@ -48,10 +48,11 @@ def _check_methods(cfg: Config) -> None:
 def _check_attributors(cfg: Config) -> None:
     """The reward's attributor with its options, and each extra one with its default options."""
     from attributors.base import AttributorError, _make_config, get_attributor_class
-    from dareu.config.attributor import _check_attributor_names
+    from attributors.names import check_attributor_names
 
     a = cfg.attributor
-    _check_attributor_names("attributor.name", [a.name])
+    check_attributor_names("attributor.name", [a.name])
+    check_attributor_names("eval.attributors", cfg.eval.attributors)
     try:
         config = _make_config(get_attributor_class(a.name), dict(a.options or {}))
     except AttributorError as e:

@@ -78,13 +78,10 @@ def test_eval_attributors_defaults_to_none_and_takes_registered_names():
     assert cfg.eval.attributors == ["influence", "trak"]
 
 
-@pytest.mark.parametrize("value,why", [("[influenze]", r"'influenze' is not a known attributor\. "
-                                                       r"Did you mean 'influence'\?"),
-                                       ("[trak,trak]", r"each attributor once \(repeated: trak\)"),
-                                       ("[no_such.module:Cls]", r"cannot import module")])
-def test_eval_attributors_rejects_unknown_or_repeated_names(value, why):
-    with pytest.raises(ConfigError, match=r"eval\.attributors=.*" + why):
-        load_config(None, [f"eval.attributors={value}"])
+def test_eval_attributors_rejects_repeated_names():
+    """Unknown names are the registry's to find, in preflight (tests/test_preflight_names.py)."""
+    with pytest.raises(ConfigError, match=r"eval\.attributors=.*each attributor once \(repeated: trak\)"):
+        load_config(None, ["eval.attributors=[trak,trak]"])
 
 
 def test_unlearn_lr_defaults_by_mode_and_an_explicit_lr_wins():
