@@ -1,53 +1,56 @@
-"""Layers point down (CONTRIBUTING.md, "Layers"): the run directory belongs to the stages, so
-methods, the reward, evaluation and attributors never import `dareu.pipeline` or `dareu.stages`,
-and attributors never import the training modules. Every import counts, also those inside
-functions or under TYPE_CHECKING."""
+"""Imports point down (CONTRIBUTING.md, "Layers"): a module imports, directly or through other
+modules, only units of lower layers, never one of its own layer (units side by side stay apart)
+and never one above. Every import counts, also those inside functions or under TYPE_CHECKING."""
 
-import ast
+import re
 from pathlib import Path
 
-import pytest
+from tests.import_graph import graph, modules, unit_of, violations
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_DIRECTORY = ("dareu.pipeline", "dareu.stages", "dareu.cli")
-# layer (files under it) -> modules it must not import
-FORBIDDEN = {
-    "dareu/modules": RUN_DIRECTORY,
-    "dareu/eval": RUN_DIRECTORY,
-    "dareu/reward.py": RUN_DIRECTORY,
-    "dareu/optim.py": RUN_DIRECTORY + ("dareu.modules",),
-    "dareu/distributed.py": RUN_DIRECTORY,
-    "attributors": RUN_DIRECTORY + ("dareu.modules", "dareu.eval", "dareu.reward"),
+PACKAGES = ("dareu", "attributors")
+
+# layer -> its units, the same table CONTRIBUTING.md draws
+LAYERS = {
+    11: ("dareu.cli", "dareu.plan", "dareu.bench"),
+    10: ("dareu.stages", "dareu.preflight"),
+    9: ("dareu.modules", "dareu.eval", "dareu.reward", "dareu.pipeline"),
+    8: ("dareu.prefix", "attributors"),
+    7: ("dareu.generation", "dareu.sampling"),
+    6: ("dareu.decoding",),
+    5: ("dareu.trainer", "dareu.finetune", "dareu.scoring", "dareu.sharding", "dareu.lm_split"),
+    4: ("dareu.data", "dareu.models", "dareu.loggers"),
+    3: ("dareu.config",),
+    2: ("dareu.io", "dareu.hub"),
+    1: ("dareu.errors", "dareu.optim", "dareu.distributed", "dareu.progress", "dareu.rl",
+        "dareu.report"),
+    0: ("dareu",),  # its __init__ runs first on every import, and loads its names lazily
 }
+LAYER = {unit: n for n, units in LAYERS.items() for unit in units}
 
 
-def imported(path: Path) -> set[str]:
-    """Every module `path` imports (absolute names; `from x import y` also counts x.y)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{a.name}" for a in node.names)
-    return names
+def test_every_module_has_a_layer_and_every_unit_exists():
+    found = modules(ROOT, PACKAGES)
+    assert [m for m in found if unit_of(m, LAYER) is None] == [], "add the unit to LAYERS"
+    assert [u for u in LAYER if u not in found] == [], "no such package or module"
 
 
-def violations(layer: str, banned: tuple[str, ...], root: Path = ROOT) -> list[str]:
-    base = root / layer
-    files = [base] if base.is_file() else sorted(base.rglob("*.py"))
-    assert files, f"{layer} holds no Python files"
-    return [f"{f.relative_to(root)} imports {name}" for f in files for name in sorted(imported(f))
-            if any(name == b or name.startswith(b + ".") for b in banned)]
+def test_the_tree_imports_only_down():
+    found = violations(graph(ROOT, PACKAGES), LAYER)
+    assert not found, "imports up or sideways (CONTRIBUTING.md, Layers):\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("layer", FORBIDDEN)
-def test_layers_point_down(layer):
-    assert violations(layer, FORBIDDEN[layer]) == []
+def test_contributing_draws_the_same_table():
+    text = (ROOT / "CONTRIBUTING.md").read_text().split("## Layers", 1)[1].split("```")[1]
+    drawn = {}
+    for n, units in re.findall(r"^ ?(\d+)  (.+?)(?:\s{2,}|$)", text, re.M):
+        drawn[int(n)] = tuple(sorted(_unit(u) for u in units.split(", ")))
+    assert drawn == {n: tuple(sorted(units)) for n, units in LAYERS.items()}
 
 
-def test_the_check_sees_imports_inside_functions(tmp_path):
-    f = tmp_path / "m.py"
-    f.write_text("def f():\n    from dareu.pipeline import Run\n    import dareu.stages.unlearn\n")
-    assert imported(f) >= {"dareu.pipeline", "dareu.pipeline.Run", "dareu.stages.unlearn"}
-    assert len(violations("m.py", RUN_DIRECTORY, root=tmp_path)) == 3
+def _unit(drawn: str) -> str:
+    """`config/` -> dareu.config, `cli.py` -> dareu.cli, `attributors/` -> attributors."""
+    if drawn == "dareu/__init__.py":
+        return "dareu"
+    name = drawn.removesuffix("/").removesuffix(".py")
+    return name if name in PACKAGES else f"dareu.{name}"
