@@ -184,6 +184,7 @@ class ClassifierAttributor(Attributor):
 
     def _train(self, texts: list[OwnerText]) -> None:
         from dareu.config import TrainerConfig
+        from dareu.sharding import is_sharded, unsharded
         from dareu.trainer import make_trainer
 
         cfg, ctx = self.config, self.context
@@ -199,6 +200,8 @@ class ClassifierAttributor(Attributor):
         log.info("training the classifier attributor on %d texts of %d owners for %d epochs",
                  len(texts), len(self.owners), cfg.epochs)
         trainer.fit(module, train_dataloaders=loader)
+        if is_sharded(self.model):  # FSDP2: each rank scores on its own, and rank 0 saves
+            self.model = unsharded(self.model, self._build_model)
         self.model.eval()
 
     def _loader(self, texts: list[OwnerText], shuffle: bool) -> DataLoader:

@@ -35,6 +35,12 @@ class ClassifierModule(L.LightningModule):
         self.log("train_acc", acc, prog_bar=True, batch_size=n)
         return loss
 
+    def configure_model(self) -> None:
+        # FSDP2 (trainer.strategy=fsdp2) needs this hook; the attributor unshards after the fit
+        from dareu.sharding import configure_fsdp2
+
+        configure_fsdp2(self, "the classifier attributor", self.model)
+
     def configure_optimizers(self):
         from dareu.optim import warmup_cosine_adamw
 

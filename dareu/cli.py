@@ -104,7 +104,7 @@ def _dispatch(args: argparse.Namespace) -> int | None:
     from dareu.preflight import preflight
 
     run = Run(load_config(args.recipe, args.overrides))
-    preflight(run)  # every name, folder, file and strategy the recipe uses: before any stage writes
+    preflight(run, args.command)  # every name, folder, file and strategy its stages use, first
     fn = _load(COMMANDS[args.command][0])
     if getattr(args, "resume", None) is not None:
         fn(run, resume=args.resume)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import lightning as L
 import torch
 from transformers import PreTrainedModel
@@ -14,10 +16,25 @@ class FinetuneModule(L.LightningModule):
     """Next-token loss on response tokens; AdamW with warmup + cosine decay."""
 
     def __init__(self, model: PreTrainedModel, lr: float, weight_decay: float = 0.0,
-                 warmup_ratio: float = 0.05) -> None:
+                 warmup_ratio: float = 0.05,
+                 shard: Callable[[L.LightningModule], object] | None = None) -> None:
         super().__init__()
         self.model = model
         self.lr, self.weight_decay, self.warmup_ratio = lr, weight_decay, warmup_ratio
+        self.shard = shard
+
+    def configure_model(self) -> None:
+        """Lightning's FSDP2 strategy (trainer.strategy=fsdp2) refuses a module without this hook.
+        `shard` shards the model there (the prepare stage gives `dareu.sharding.configure_fsdp2`,
+        which sits beside this file, not below it)."""
+        from lightning.pytorch.strategies import ModelParallelStrategy
+
+        if self.shard is not None:
+            self.shard(self)
+        elif isinstance(self.trainer.strategy, ModelParallelStrategy):
+            # unsharded under this strategy, no rank would see the others' gradients
+            raise RuntimeError("FinetuneModule under FSDP2 needs `shard`, e.g. "
+                               "lambda m: dareu.sharding.configure_fsdp2(m, 'model', m.model)")
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.model(**batch).loss

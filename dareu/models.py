@@ -249,19 +249,23 @@ def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out_d
         tokenizer.save_pretrained(merged_dir)
 
 
-def merged_model(model: PreTrainedModel, cfg: ModelConfig | None, base_path: str | Path | None
-                 ) -> PreTrainedModel:
-    """A plain HF model with the LoRA weights folded in."""
+def merged_model(model: PreTrainedModel, cfg: ModelConfig | None, base_path: str | Path | None,
+                 state_dict: dict | None = None) -> PreTrainedModel:
+    """A plain HF model with the LoRA weights folded in. `state_dict`: the model's weights when its
+    own are not whole (gathered from an FSDP2-sharded model); the base is then reloaded, as for a
+    4-bit one."""
     import copy
 
     from peft import PeftModel
 
     base = model.get_base_model()
-    if getattr(base, "is_loaded_in_4bit", False):
+    if getattr(base, "is_loaded_in_4bit", False) or state_dict is not None:
         if base_path is None or cfg is None:
-            raise ModelError("merging a 4-bit QLoRA adapter needs the full-precision base model path.")
+            raise ModelError("merging a 4-bit QLoRA or sharded adapter needs the full-precision "
+                             "base model path.")
         full = load_causal_lm(base_path, cfg, mode="full", trainable=False)
-        adapter_state = {k: v for k, v in model.state_dict().items() if "lora_" in k}
+        weights = model.state_dict() if state_dict is None else state_dict
+        adapter_state = {k: v for k, v in weights.items() if "lora_" in k}
         peft_full = PeftModel(full, model.peft_config["default"])
         peft_full.load_state_dict(adapter_state, strict=False)
         return peft_full.merge_and_unload()

@@ -1,22 +1,62 @@
-"""DareU under FSDP2 (`trainer.strategy: fsdp2`, Lightning's ModelParallelStrategy).
+"""Models under FSDP2 (`trainer.strategy: fsdp2`, Lightning's ModelParallelStrategy).
 
-Training stays sharded: each transformer block (the model's `_no_split_modules`) and then the
-whole model are `fully_shard`-ed over the data-parallel ranks, so a rank holds 1/world of every
-weight, gradient and optimiser state, and each forward / backward all-gathers one block at a time.
+Every module a stage trains (finetune, the classifier attributor, DareU, the loss-based baselines)
+shards itself in `configure_model` through `configure_fsdp2`. Training stays sharded: each
+transformer block (the model's `_no_split_modules`) and then the whole model are `fully_shard`-ed
+over the data-parallel ranks, so a rank holds 1/world of every weight, gradient and optimiser
+state, and each forward / backward all-gathers one block at a time.
 Sampling is different: a decode step is a forward over one token, and gathering every block at
 every step would cost a full all-gather per generated token. `gathered(model)` all-gathers the
 whole model once, keeps it through the decode and reshards it at the end; the peak is one full
 copy of the weights (no gradients, no optimiser state) for the length of the rollout.
+Saving gathers the weights onto rank 0 (`full_state_dict`); a model each rank uses on its own
+after the fit (the classifier scores each rank's rollouts) is rebuilt whole (`unsharded`).
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
+import torch
 from torch import nn
 
 from dareu.models import is_peft
+
+log = logging.getLogger("dareu")
+
+
+def configure_fsdp2(module, what: str, *models: nn.Module | None) -> bool:
+    """What a LightningModule's `configure_model` calls: under FSDP2 shard each of `models` (the
+    first is the trained one, logged as `what`; None entries are skipped) over the data-parallel
+    ranks, once. Under any other strategy nothing happens; returns whether it sharded."""
+    from lightning.pytorch.strategies import ModelParallelStrategy
+
+    trained = models[0]
+    if not isinstance(module.trainer.strategy, ModelParallelStrategy) or is_sharded(trained):
+        return False
+    mesh = module.device_mesh["data_parallel"]
+    for model in models:
+        if model is not None:
+            shard_model(model, mesh)
+    params = list(trained.parameters())
+    log.info("FSDP2: %s sharded over %d ranks; this rank holds %d of its %d weights", what,
+             mesh.size(), sum(p.to_local().numel() for p in params), sum(p.numel() for p in params))
+    return True
+
+
+def unsharded(model: nn.Module, build: Callable[[], nn.Module]) -> nn.Module:
+    """A whole copy of a sharded `model` on every rank (collective: every rank must call it):
+    `build()` makes the same network, which gets the gathered weights."""
+    from torch.distributed.tensor import DTensor
+
+    full = {k: v.full_tensor() if isinstance(v, DTensor) else v
+            for k, v in model.state_dict().items()}
+    with torch.random.fork_rng():  # building draws initial weights: the caller's stream stays
+        fresh = build()
+    fresh.load_state_dict(full)
+    return fresh
 
 
 def _fsdp_modules(model: nn.Module) -> list[nn.Module]:

@@ -18,49 +18,6 @@ def check_accelerator(cfg: TrainerConfig) -> None:
                                  "CUDA device; use trainer.accelerator=cpu (or auto).")
 
 
-def check_strategy(cfg) -> None:
-    """Reject strategy/model combinations known to fail deep inside Lightning (listed in
-    docs/scale_out.md, "Refused combinations"), before any stage runs. `cfg` is the whole Config."""
-    from dareu.errors import ConfigError
-
-    strategy = str(cfg.trainer.strategy).lower()
-    qlora = "qlora" in (cfg.model.mode, cfg.finetune.mode)
-    if qlora and "fsdp" in strategy:
-        raise ConfigError(f"trainer.strategy={cfg.trainer.strategy} with 4-bit QLoRA (model.mode or "
-                          "finetune.mode = qlora): Lightning's FSDP strategy rejects bitsandbytes "
-                          "precision. Use trainer.strategy=ddp (each rank loads its own 4-bit copy), "
-                          "or FSDP with model.mode=lora / full.")
-    if qlora and "deepspeed" in strategy:
-        raise ConfigError(f"trainer.strategy={cfg.trainer.strategy} with 4-bit QLoRA: DeepSpeed moves "
-                          "the model with .to(), which 4-bit models refuse. Use trainer.strategy=ddp, "
-                          "or DeepSpeed with model.mode=lora / full.")
-    if strategy == FSDP2:
-        if qlora:
-            raise ConfigError("trainer.strategy=fsdp2 with 4-bit QLoRA (model.mode or finetune.mode = "
-                              "qlora): sharding bitsandbytes' 4-bit weights is not supported. Use "
-                              "trainer.strategy=ddp, or fsdp2 with model.mode=lora / full.")
-        others = [m for m in cfg.unlearn.methods if m != "dareu"]
-        if others:
-            raise ConfigError(f"trainer.strategy=fsdp2 with unlearn.methods {others}: fsdp2 shards "
-                              "DareU only. Run those methods with trainer.strategy=fsdp (GPU) or ddp.")
-        if cfg.model.merge_adapters:
-            raise ConfigError("trainer.strategy=fsdp2 with model.merge_adapters=true: merging the "
-                              "adapters of a sharded model is not implemented. Set "
-                              "model.merge_adapters=false and merge the saved adapter afterwards.")
-        if not isinstance(cfg.trainer.devices, int) or isinstance(cfg.trainer.devices, bool):
-            raise ConfigError(f"trainer.strategy=fsdp2 needs trainer.devices as a number of devices "
-                              f"per node, got {cfg.trainer.devices!r}.")
-    elif ("fsdp" in strategy or "deepspeed" in strategy) and "dareu" in cfg.unlearn.methods:
-        raise ConfigError(f"trainer.strategy={cfg.trainer.strategy} with unlearn.methods containing "
-                          "dareu: DareU runs under trainer.strategy=ddp or fsdp2 (sharded training, "
-                          "weights gathered for each rollout's decode and for saving); Lightning's "
-                          "FSDP (v1) and DeepSpeed strategies are supported for the loss-based "
-                          "baselines only. Run DareU with fsdp2 or ddp.")
-    if cfg.trainer.precision == "bf16-true" and qlora:
-        raise ConfigError("trainer.precision=bf16-true casts the LoRA adapters and upcast norms of a "
-                          "4-bit model to bf16; use bf16-mixed or 32-true with QLoRA.")
-
-
 FSDP2 = "fsdp2"
 """`trainer.strategy` value for Lightning's ModelParallelStrategy as FSDP2 data parallelism (no
 tensor parallelism); it has no registry name of its own in Lightning."""
@@ -76,11 +33,11 @@ def lightning_strategy(cfg: TrainerConfig) -> Any:
 
 
 def check_environment(cfg) -> None:
-    """Everything about the machine and strategy that can be refused before a stage writes."""
+    """Everything about the machine, the logger and the callbacks that can be refused before a
+    stage writes (the strategy: `dareu.preflight.check_strategy`, which `dareu plan` makes too)."""
     from dareu.loggers import check_logger, make_callbacks
 
     check_accelerator(cfg.trainer)
-    check_strategy(cfg)
     check_logger(cfg.trainer)
     make_callbacks(cfg.trainer)  # imports and builds each once: a bad entry fails here
 

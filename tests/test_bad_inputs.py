@@ -81,10 +81,8 @@ def _case(name, tmp):
         return None, ["trainer.strategy=deepspeed", "model.mode=qlora"], ["DeepSpeed", ".to()"]
     if name == "fsdp_with_dareu_generate":
         return None, ["trainer.strategy=fsdp", "unlearn.methods=[dareu]"], ["fsdp2", "ddp"]
-    if name == "fsdp2_with_qlora":
-        return None, ["trainer.strategy=fsdp2", "model.mode=qlora"], ["fsdp2", "4-bit"]
-    if name == "fsdp2_with_a_baseline":
-        return None, ["trainer.strategy=fsdp2", "unlearn.methods=[dareu,npo]"], ["fsdp2", "npo"]
+    if name == "fsdp2_with_qlora":  # `dareu unlearn`: the stage that trains in model.mode
+        return None, ["trainer.strategy=fsdp2", "model.mode=qlora"], ["fsdp2", "4-bit", "model.mode"]
     if name == "fsdp2_with_merged_adapters":
         return None, ["trainer.strategy=fsdp2", "model.merge_adapters=true"], ["merge_adapters"]
     raise AssertionError(name)
@@ -94,7 +92,8 @@ CASES = ["malformed_yaml", "unknown_key", "wrong_type", "negative_size", "zero_s
          "forget_owner_not_in_corpus", "empty_data_file", "record_missing_field",
          "corrupt_model_folder", "model_folder_without_weights", "pickle_checkpoint",
          "cuda_without_gpu", "fsdp_with_qlora", "deepspeed_with_qlora", "fsdp_with_dareu_generate",
-         "fsdp2_with_qlora", "fsdp2_with_a_baseline", "fsdp2_with_merged_adapters"]
+         "fsdp2_with_qlora", "fsdp2_with_merged_adapters"]
+COMMAND = {"fsdp2_with_qlora": "unlearn", "fsdp2_with_merged_adapters": "unlearn"}  # else prepare
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -104,7 +103,7 @@ def test_bad_input_exits_2_naming_the_problem(name, tmp_path, capsys):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(recipe_text or "{}\n")
     overrides = [o for o in TINY if o.split("=")[0] not in {x.split("=")[0] for x in overrides}] + overrides
-    code = main(["prepare", str(recipe), *overrides, f"run.output_dir={out}"])
+    code = main([COMMAND.get(name, "prepare"), str(recipe), *overrides, f"run.output_dir={out}"])
     err = capsys.readouterr().err
     assert code == 2, err
     assert "dareu: error:" in err and "Traceback" not in err

@@ -148,18 +148,20 @@ def _memory(nbytes: float | None) -> str:
 def plan(cfg: Config, recipe: str, tflops: float | None = None, gbps: float | None = None) -> str:
     """The plan as text (nothing is written)."""
     from dareu.errors import EnvironmentProblem
-    from dareu.preflight import _check_attributors, _check_methods, _check_model_folders
+    from dareu.preflight import (_check_attributors, _check_methods, _check_model_folders,
+                                 check_strategy)
     from dareu.trainer import check_environment
 
+    # the run's own checks, in its order: the strategy refusals hold whatever machine plans
+    _check_methods(cfg)
+    _check_attributors(cfg)
+    check_strategy(cfg, "run")
     notes = []
     try:
         check_environment(cfg)
     except EnvironmentProblem as e:  # a plan may be made on another machine than the run's
         notes.append(f"note: on this machine the run would stop here: {e}")
-    # the run's own checks of names and folders (the corpus is read below, hub data is not)
-    _check_methods(cfg)
-    _check_attributors(cfg)
-    _check_model_folders(cfg)
+    _check_model_folders(cfg)  # names and folders (the corpus is read below, hub data is not)
     world = _world(cfg)
     data = data_size(cfg)
     target = model_shape(cfg, cfg.model.path or cfg.model.base_path)
@@ -172,7 +174,8 @@ def plan(cfg: Config, recipe: str, tflops: float | None = None, gbps: float | No
              f"data: {data.forget:,} forget, {data.retain:,} retain, {data.test:,} test QA, "
              f"≈ {data.tokens:.0f} tokens each ({data.source})",
              f"devices: world size {world} ({cfg.trainer.num_nodes} node(s) × {cfg.trainer.devices} "
-             f"device(s)); {flops / 1e12:.2f} TFLOP/s, {bandwidth / 1e9:.0f} GB/s, {how}",
+             f"device(s)), strategy {_strategy(cfg)}; {flops / 1e12:.2f} TFLOP/s, "
+             f"{bandwidth / 1e9:.0f} GB/s, {how}",
              "estimates: rough, within about 2× (FLOPs / rate; memory per device = weights + "
              "trainable state + activations + KV cache)", ""]
     width = max(len(s.stage) for s in steps)
@@ -182,6 +185,16 @@ def plan(cfg: Config, recipe: str, tflops: float | None = None, gbps: float | No
     peak = max((s.peak_bytes or 0) for s in steps)
     lines += ["", f"total ≈ {_duration(total)[2:]}, peak ≈ {peak / GIB:.1f} GiB per device", *notes]
     return "\n".join(lines)
+
+
+def _strategy(cfg: Config) -> str:
+    from dareu.trainer import FSDP2
+
+    strategy = str(cfg.trainer.strategy)
+    if strategy.lower() == FSDP2:
+        return (f"{strategy} (FSDP2: every trained model's weights, gradients and optimiser state "
+                "sharded over the ranks)")
+    return strategy
 
 
 def _world(cfg: Config) -> int:

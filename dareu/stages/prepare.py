@@ -84,6 +84,7 @@ def _finetune(run: Run, name: str, records: list, pretraining: bool = False) -> 
     from dareu.data.modules import QADataModule
     from dareu.models import build_tiny_model, load_causal_lm, merged_model, is_peft
     from dareu.finetune import FinetuneModule
+    from dareu.sharding import configure_fsdp2, full_state_dict
     from dareu.trainer import make_trainer, resolve_device
 
     cfg, ft = run.cfg, run.cfg.finetune
@@ -97,16 +98,21 @@ def _finetune(run: Run, name: str, records: list, pretraining: bool = False) -> 
         model = build_tiny_model(cfg.model, run.tokenizer, cfg.run.seed)
     data = QADataModule(records, run.tokenizer, cfg.data.template, cfg.model.max_length,
                         ft.batch_size, cfg.run.seed, cfg.data.chat_template)
-    module = FinetuneModule(model, ft.lr, ft.weight_decay, ft.warmup_ratio)
+    module = FinetuneModule(model, ft.lr, ft.weight_decay, ft.warmup_ratio,
+                            shard=lambda m: configure_fsdp2(m, name, m.model))  # FSDP2 only
     trainer = make_trainer(cfg.trainer, run.out / "logs", name, max_epochs=epochs)
     log.info("finetuning %s (%s, from %s) on %d records: %d epochs, lr %g, global batch %d (%d per "
              "rank × %d ranks)", name, ft.mode, base or "scratch", len(records),
              epochs, ft.lr, ft.batch_size * trainer.world_size, ft.batch_size, trainer.world_size)
     trainer.fit(module, datamodule=data)
+    weights = full_state_dict(model)  # FSDP2: gathered onto rank 0 (every rank calls it)
     if trainer.is_global_zero:
-        final = merged_model(model, cfg.model, base) if is_peft(model) else model
+        if is_peft(model):
+            final, weights = merged_model(model, cfg.model, base, weights), None
+        else:
+            final = model
         with atomic_dir(run.out / name) as tmp:
-            final.save_pretrained(tmp, safe_serialization=True)
+            final.save_pretrained(tmp, safe_serialization=True, state_dict=weights)
             run.tokenizer.save_pretrained(tmp)
     loss = trainer.callback_metrics.get("train_loss")
     return {"records": len(records), "mode": ft.mode, "epochs": epochs, "lr": ft.lr,

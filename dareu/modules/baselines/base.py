@@ -22,6 +22,7 @@ from dareu.modules.baselines.data import Item, role_loader
 from dareu.modules.baselines.losses import nll_loss, sequence_nll
 from dareu.modules.registry import UnlearnMethod
 from dareu.rl import sequence_logprob, token_logprobs
+from dareu.sharding import configure_fsdp2
 
 if TYPE_CHECKING:
     from dareu.config import Config, UnlearnConfig
@@ -136,6 +137,10 @@ class LossUnlearnMethod(UnlearnMethod):
             return ref(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits[:, :-1]
 
     # -- optimisation ----------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        # FSDP2 (trainer.strategy=fsdp2): the policy and its frozen reference (full mode), as DareU
+        configure_fsdp2(self, self.method_name, self.policy.model, self.policy.frozen_reference)
+
     def configure_optimizers(self):
         u, hp = self.cfg.unlearn, self.hp
         return torch.optim.AdamW(self.policy.trainable_parameters(), lr=hp.lr or u.lr,
