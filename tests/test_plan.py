@@ -53,3 +53,48 @@ def test_sharded_strategies_split_the_trained_model_over_ranks():
     assert eight.trained_model("full") == one.trained_model("full") / 8
     ddp = load_config(RECIPES / "tofu_ddp_multigpu.yaml")
     assert Cost(shape, ddp, 1e14, 1e12, "cuda", world=4).shards == 1  # DDP: a full copy per rank
+
+
+def _plan_line(text: str, stage: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(stage))
+
+
+def test_evaluate_counts_the_items_evaluation_scores(tmp_path, capsys, monkeypatch):
+    """TOFU's retain split is scored on retain_perturbed (400 of 3,600), each test set apart, and
+    eval.max_items caps every split (dareu.eval.sets); prepare's ROUGE check reads all retain QA."""
+    monkeypatch.chdir(tmp_path)
+    recipe = str(RECIPES / "tofu_qlora_1gpu.yaml")
+    assert main(["plan", recipe, "--tflops", "100", "--gbps", "2000"]) == 0
+    text = capsys.readouterr().out
+    assert ("1,017 greedy answers each (400 forget, 400 retain, 100 real_authors, 117 world_facts)"
+            in _plan_line(text, "evaluate"))
+    rouge = _plan_line(text, "prepare: ROUGE")
+    assert "4,217 questions (400 forget, 3,600 retain, 217 test)" in rouge
+    assert main(["plan", recipe, "eval.max_items=50", "--tflops", "100", "--gbps", "2000"]) == 0
+    assert "200 greedy answers each (50 forget, 50 retain, 50 real_authors, 50 world_facts)" in \
+        _plan_line(capsys.readouterr().out, "evaluate")
+
+
+def test_the_model_size_is_read_from_any_cached_config_or_said_to_be_a_guess(monkeypatch):
+    from transformers import LlamaConfig
+
+    import dareu.plan.sizes as sizes
+    from dareu.plan import target_shape
+
+    base = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=4, vocab_size=100)
+
+    def cached(path, trust_remote_code):  # only the base's config.json is in the HF cache
+        if path != "org/base-7b":
+            raise OSError(f"{path}: not in the cache")
+        return base
+
+    monkeypatch.setattr(sizes, "_config_json", cached)
+    recipe, overrides = RECIPES / "tofu_qlora_1gpu.yaml", ["model.path=org/target-7b"]
+    shape = target_shape(load_config(recipe, [*overrides, "model.base_path=org/base-7b"]))
+    assert shape.layers == 2 and not shape.guessed
+    assert shape.source == "config.json of model.base_path org/base-7b"
+    guess = target_shape(load_config(recipe, [*overrides, "model.base_path=org/other"]))
+    assert guess.guessed and guess.params == 7e9
+    assert "a guess from the name 'org/target-7b'" in guess.source
+    assert "model.path or model.base_path" in guess.source

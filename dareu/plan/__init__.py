@@ -15,9 +15,10 @@ import torch
 
 from dareu.config import Config
 from dareu.plan.costs import GIB, Cost, device_rates, on_gpu
-from dareu.plan.sizes import DataSize, Shape, data_size, model_shape
+from dareu.plan.sizes import DataSize, Shape, data_size, model_shape, target_shape
 
-__all__ = ["Cost", "DataSize", "Shape", "data_size", "model_shape", "plan", "plan_cli"]
+__all__ = ["Cost", "DataSize", "Shape", "data_size", "model_shape", "plan", "plan_cli",
+           "target_shape"]
 
 
 @dataclass
@@ -62,12 +63,13 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
                         f"{kind} (global batch {batch}, {steps:,} steps, lr {ft.lr:g})",
                         cost.train_seconds(mode, epochs * records * data.tokens / world),
                         cost.trained_model(mode) + cost.activations(ft.batch_size, data.tokens)))
-    eval_items = _eval_items(cfg, data)
+    rouge_items = _capped(cfg, [data.forget, data.retain, data.test])  # prepare: every retain QA
     eval_mode = "qlora" if m.mode == "qlora" else "full"
-    gen = cost.generate_seconds(eval_mode, eval_items, e.max_new_tokens, e.batch_size)
+    rouge = cost.generate_seconds(eval_mode, rouge_items, e.max_new_tokens, e.batch_size)
     out.append(Step("prepare: ROUGE of target and oracle",
-                    f"greedy answers to {eval_items:,} questions × 2 models "
-                    f"({'4-bit' if eval_mode == 'qlora' else m.dtype})", 2 * gen,
+                    f"greedy answers to {rouge_items:,} questions ({_rouge_splits(cfg, data)}) "
+                    "× 2 models "
+                    f"({'4-bit' if eval_mode == 'qlora' else m.dtype})", 2 * rouge,
                     cost.weights(eval_mode) + cost.kv_cache(e.batch_size, data.tokens + e.max_new_tokens)))
     out.append(Step(f"fit-attributor: {cfg.attributor.name}",
                     f"fitted on the {data.records:,} masked records "
@@ -77,9 +79,12 @@ def plan_steps(cfg: Config, world: int, cost: Cost, data: DataSize,
     for method in u.methods:
         out.append(_unlearn_step(cfg, method, world, cost, data, size))
     models = ["oracle", "target", *u.methods]
-    per_model = gen + cost.forward_seconds(eval_mode, eval_items * data.tokens * 6)
+    eval_items = _capped(cfg, list(data.scored.values()))  # as dareu.eval.sets picks them
+    scored = eval_items + (_capped(cfg, [data.holdout]) if "mia" in e.metrics else 0)
+    gen = cost.generate_seconds(eval_mode, eval_items, e.max_new_tokens, e.batch_size)
+    per_model = gen + cost.forward_seconds(eval_mode, scored * data.tokens * 6)
     out.append(Step("evaluate", f"{len(models)} models ({', '.join(models)}): {eval_items:,} greedy "
-                    f"answers each + teacher-forced scores, on rank 0, "
+                    f"answers each ({_splits(cfg, data)}) + teacher-forced scores, on rank 0, "
                     f"{'4-bit' if eval_mode == 'qlora' else m.dtype}; the oracle stays loaded as "
                     "fluency judge", per_model * len(models),
                     2 * cost.weights(eval_mode) + cost.kv_cache(e.batch_size, data.tokens + e.max_new_tokens)))
@@ -117,10 +122,19 @@ def _unlearn_step(cfg: Config, method: str, world: int, cost: Cost, data: DataSi
     return Step(f"unlearn: {method}", what, steps * per_step, peak)
 
 
-def _eval_items(cfg: Config, data: DataSize) -> int:
+def _capped(cfg: Config, splits: list[int]) -> int:
+    """Items of these splits once eval.max_items caps each of them."""
     cap = cfg.eval.max_items
-    splits = [data.forget, data.retain, data.test]
     return sum(min(n, cap) if cap else n for n in splits)
+
+
+def _rouge_splits(cfg: Config, data: DataSize) -> str:
+    splits = {"forget": data.forget, "retain": data.retain, "test": data.test}
+    return ", ".join(f"{_capped(cfg, [n]):,} {name}" for name, n in splits.items())
+
+
+def _splits(cfg: Config, data: DataSize) -> str:
+    return ", ".join(f"{_capped(cfg, [n]):,} {name}" for name, n in data.scored.items())
 
 
 def _size(params: float) -> str:
@@ -164,12 +178,13 @@ def plan(cfg: Config, recipe: str, tflops: float | None = None, gbps: float | No
     _check_model_folders(cfg)  # names and folders (the corpus is read below, hub data is not)
     world = _world(cfg)
     data = data_size(cfg)
-    target = model_shape(cfg, cfg.model.path or cfg.model.base_path)
+    target = target_shape(cfg)
     flops, bandwidth, how = device_rates(cfg, tflops, gbps)
     cost = Cost(target, cfg, flops, bandwidth, "cuda" if on_gpu(cfg) else "cpu", world)
     steps = plan_steps(cfg, world, cost, data, target)
     lines = [f"dareu plan: {recipe} → {cfg.run.output_dir} (nothing written)",
-             f"model: {_size(target.params)} parameters ({target.source}), unlearning mode "
+             f"model: {'≈ ' if target.guessed else ''}{_size(target.params)} parameters "
+             f"({target.source}), unlearning mode "
              f"{cfg.model.mode}, {cfg.model.dtype}, precision {cfg.trainer.precision}",
              f"data: {data.forget:,} forget, {data.retain:,} retain, {data.test:,} test QA, "
              f"≈ {data.tokens:.0f} tokens each ({data.source})",
