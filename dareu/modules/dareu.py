@@ -32,7 +32,7 @@ from dareu.data.corpus import Record
 from dareu.data.name_swap import unknown_people
 from dareu.data.streams import BatchStream, SeededCycle
 from dareu.errors import DareUError, TrainingDiverged
-from dareu.generation import decode_responses, encode_prompts
+from dareu.generation import decode_responses, encode_prompts, generate
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.fluency_guard import FluencyGuard
 from dareu.modules.floor import Floor, steps_per_pass
@@ -141,6 +141,18 @@ class DareUModule(UnlearnMethod):
                      "the floor (%.4f); stopping", self.rollouts_done, self.floor.level)
             self.trainer.should_stop = True
 
+    def _greedy_cost(self, prompts: list[str], texts: list[str]) -> Tensor:
+        """(P,) forget mass (+ name charge) of the policy's greedy answer to each prompt: what
+        evaluation reads, and what the stop compares with the floor (measured on greedy answers
+        too); sampled answers keep a tail of attributed draws that greedy ones do not."""
+        with gathered(self.policy.model):
+            answers = generate(self.policy.model, self.tokenizer, texts,
+                               self.cfg.unlearn.sampling.max_new_tokens, len(texts))
+        if isinstance(self.reward, nn.Module):
+            self.reward.eval()
+        cost = -torch.as_tensor(self.reward.rewards(prompts, answers), dtype=torch.float32)
+        return cost.to(self.device)
+
     def _measure_floor(self) -> None:
         if getattr(self.reward, "owner_shares", None) is None:  # a look-alike reward: push to 0
             self.floor.level = 0.0
@@ -163,6 +175,7 @@ class DareUModule(UnlearnMethod):
         rewards, mass = self._score([p for p in prompts for _ in range(G)],
                                     decode_responses(tok, responses), step)
         ro = Rollout(sequences, attention, mask, rewards, mass, ref_logp=None, group_size=G)
+        ro.greedy_cost = self._greedy_cost(prompts, texts)
         with self.policy.reference() as ref:
             ro.ref_logp = self.lm.logp(ref, self.lm.response_features(ref, ro)[0], responses)
         self.fluency_guard.penalise(ro, self.lm.features, self._rank_mean)
@@ -328,7 +341,8 @@ class DareUModule(UnlearnMethod):
                    "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
                    "advantage_abs": ro.advantages.abs().mean(), **stats}
         metrics["at_floor"] = self.floor.observe(ro.rewards, self.cfg.unlearn.sampling.group_size,
-                                                 self._rank_mean)  # share of prompts not pushed
+                                                 ro.greedy_cost, self._rank_mean)  # not pushed
+        metrics["greedy_mass"] = ro.greedy_cost.mean()
         metrics["floor"] = torch.tensor(self.floor.level or 0.0, device=self.device)
         values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
         self.step_metrics = dict(zip(metrics, values.tolist()))

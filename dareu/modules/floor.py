@@ -5,9 +5,9 @@ Before the first rollout the reference (the target before unlearning) answers, g
 about people it does not know (`probe`: holdout owners' questions and retain questions with the
 owners' names swapped for made-up ones); the attributor scores those inventions and
 `invention_floor` turns the scores into the floor. A number in `unlearn.floor` skips the
-measurement. The run stops once the answers of the last pass over the forget prompts (the last
-`steps_per_pass` steps, pooled) are at the floor (`pass_at_floor`); `unlearn.steps` stays the
-ceiling. The level, its spread and the last pass's statistics go into checkpoints, so a resumed
+measurement. The run stops once the policy's greedy answers to the last pass over the forget
+prompts (the last `steps_per_pass` steps, pooled; greedy like the floor's inventions and like
+evaluation) are at the floor (`pass_at_floor`); `unlearn.steps` stays the ceiling. The level, its spread and the last pass's statistics go into checkpoints, so a resumed
 run continues under the same rule.
 """
 
@@ -70,9 +70,11 @@ class Floor:
         return floor_advantages(group_advantages, rewards, group_size, self.level or 0.0,
                                 self.spread)
 
-    def observe(self, rewards: Tensor, group_size: int, rank_mean: RankMean) -> Tensor:
-        """Add the step's answers to the last pass; returns the share of its groups at the floor."""
-        cost = -rewards.float()  # forget mass + charges, ≥ 0
+    def observe(self, rewards: Tensor, group_size: int, greedy_cost: Tensor,
+                rank_mean: RankMean) -> Tensor:
+        """Add the step's greedy answers' costs (forget mass + charges) to the last pass; returns
+        the share of the step's sampled groups at the floor."""
+        cost = greedy_cost.float()
         stats = rank_mean(torch.stack([cost.mean(), (cost * cost).mean()]))
         self.recent = (self.recent + [(float(stats[0]), float(stats[1]),
                                        cost.numel() * self.world)])[-self.steps_per_pass:]
@@ -80,7 +82,7 @@ class Floor:
 
     @property
     def done(self) -> bool:
-        """The pooled answers of the last whole pass over the forget prompts are at the floor."""
+        """The pooled greedy answers of the last pass over the forget prompts are at the floor."""
         if len(self.recent) < self.steps_per_pass:
             return False
         n = sum(k for _, _, k in self.recent)

@@ -4,7 +4,7 @@ module's plumbing its helpers (fluency guard, retain distillation, let-go) borro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from torch import Tensor, nn
@@ -32,15 +32,11 @@ class Rollout:
     returns: Tensor | None = None  # (N, R) ppo only
     penalty: Tensor | None = None  # (N,) degenerate-text penalty in [0, 1] (dareu.rl.fluency)
     group_size: int = 1  # rows come in blocks of this many responses to one prompt (1: unknown)
+    greedy_cost: Tensor | None = None  # (P,) forget mass + charges of each prompt's greedy answer
 
     @property
     def responses(self) -> Tensor:
         return self.sequences[:, -self.mask.shape[1]:]  # (N, R)
-
-    def select(self, idx: Tensor) -> "Rollout":
-        """The rows `idx` (a minibatch): groups are no longer known to be whole."""
-        return replace(self, group_size=1, **{f.name: getattr(self, f.name)[idx] for f in fields(self)
-                                              if isinstance(getattr(self, f.name), Tensor)})
 
 
 @dataclass
