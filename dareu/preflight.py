@@ -104,6 +104,12 @@ def _fsdp2_problem(cfg: Config, stage: str) -> tuple[str, str, str] | None:
         if m.mode == "qlora":
             return ("4-bit QLoRA (model.mode=qlora)", FOUR_BIT,
                     "Use trainer.strategy=ddp, or fsdp2 with model.mode=lora / full")
+        if m.mode == "lora" and "dareu" in cfg.unlearn.methods and cfg.unlearn.floor == "auto":
+            return ("model.mode=lora and unlearn.floor=auto", "DareU measures its floor by "
+                    "decoding with the reference, the policy with its adapters off, and peft's "
+                    "generate on a sharded model skips the FSDP root that gathers the embeddings",
+                    "Set unlearn.floor to a number (the `floor` a ddp run logs), or use "
+                    "model.mode=full, or trainer.strategy=ddp")
         if m.merge_adapters:
             return ("model.merge_adapters=true", "merging the adapters of a sharded model is not "
                     "implemented", "Set model.merge_adapters=false and merge the saved adapter "

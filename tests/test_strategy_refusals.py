@@ -89,3 +89,15 @@ def test_plan_names_the_strategy(tmp_path, capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     devices = next(line for line in lines if line.startswith("devices:"))
     assert "world size 2" in devices and "strategy fsdp2 (FSDP2:" in devices
+
+
+def test_fsdp2_refuses_dareu_with_adapters_and_a_measured_floor():
+    """The floor is measured by decoding with the adapters-off reference, which a sharded peft
+    model cannot do; a set floor, or full weights, can run."""
+    lora = [*TINY, *FSDP2, "model.mode=lora"]
+    with pytest.raises(ConfigError, match="model.mode=lora and unlearn.floor=auto") as refused:
+        check_strategy(load_config(None, lora), "unlearn")
+    assert "Set unlearn.floor to a number" in str(refused.value)
+    check_strategy(load_config(None, [*lora, "unlearn.floor=0.1"]), "unlearn")
+    check_strategy(load_config(None, [*lora, "unlearn.methods=[npo]"]), "unlearn")
+    check_strategy(load_config(None, [*TINY, *FSDP2]), "unlearn")
