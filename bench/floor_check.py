@@ -13,9 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
+
+
+def _cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    return platform.machine()
 
 
 def main() -> None:
@@ -56,7 +64,7 @@ def main() -> None:
            "floor": round(floor, 4), "floor_sd": round(spread, 4), "probe_answers": len(probe),
            "holdout_questions": min(len(corpus.holdout), len(probe)),
            "oracle_mass": round(mass(oracle), 4), "target_mass": round(mass(target), 4),
-           "date": time.strftime("%Y-%m-%d"), "machine": platform.processor() or platform.machine(),
+           "date": time.strftime("%Y-%m-%d"), "machine": _cpu(),
            "seconds": round(time.time() - t0, 1)}
     row["floor_minus_oracle"] = round(row["floor"] - row["oracle_mass"], 4)
     print(json.dumps(row))
