@@ -101,3 +101,14 @@ def test_fsdp2_refuses_dareu_with_adapters_and_a_measured_floor():
     check_strategy(load_config(None, [*lora, "unlearn.floor=0.1"]), "unlearn")
     check_strategy(load_config(None, [*lora, "unlearn.methods=[npo]"]), "unlearn")
     check_strategy(load_config(None, [*TINY, *FSDP2]), "unlearn")
+
+
+def test_the_scale_out_docs_name_fsdp2_for_dareu_run():
+    root = RECIPES.parent
+    readme = (root / "README.md").read_text().split("## One GPU, several GPUs", 1)[1]
+    readme = readme.split("## ", 1)[0]  # that section only
+    assert "dareu run recipes/tofu_fsdp_baselines.yaml trainer.strategy=fsdp2" in readme
+    field = (root / "dareu" / "config" / "run.py").read_text().split("strategy: str", 1)[1]
+    assert "fsdp2" in field.split('"""')[1]  # the field's docstring
+    assert "dareu run recipes/tofu_fsdp_baselines.yaml trainer.strategy=fsdp2" in \
+        (root / "docs" / "scale_out.md").read_text()

@@ -23,7 +23,9 @@ class TrainerConfig:
     devices: Any = "auto"
     """Devices per node (a number, a list of ids, or auto)."""
     strategy: str = "auto"
-    """auto, ddp, fsdp, deepspeed, ... (Lightning's names)."""
+    """auto, ddp, fsdp2, fsdp, deepspeed, ...: Lightning's names, except fsdp2 (FSDP2 through
+    Lightning's ModelParallelStrategy: every stage that trains shards its model, dareu/sharding.py).
+    fsdp (v1) and deepspeed run the loss-based baselines only. What each refuses: docs/scale_out.md."""
     num_nodes: int = 1
     """Nodes of a multi-node launch (torchrun / srun start the ranks)."""
     precision: str = "32-true"
