@@ -13,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from abc import ABC, abstractmethod
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 import torch
 
 from dareu.errors import DareUError
+from dareu.registry import Registry
 
 
 class AttributorError(DareUError):
@@ -144,81 +144,27 @@ class Attributor(ABC):
 # ---------------------------------------------------------------------------------------------
 # Registry
 
-_REGISTRY: dict[str, type[Attributor]] = {}
-_BUILTINS = {"classifier": "attributors.classifier", "influence": "attributors.influence",
-             "trak": "attributors.trak"}
 ENTRY_POINT_GROUP = "dareu.attributors"
+ATTRIBUTORS = Registry("attributor", "attributor.name", base=Attributor, error=AttributorError,
+                       builtins={"classifier": "attributors.classifier",
+                                 "influence": "attributors.influence", "trak": "attributors.trak"},
+                       group=ENTRY_POINT_GROUP)
 
 
 def register_attributor(name: str):
     """Class decorator: make an Attributor selectable as `attributor.name: <name>`."""
-
-    def deco(cls: type[Attributor]) -> type[Attributor]:
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return deco
-
-
-def _entry_points() -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return ATTRIBUTORS.register(name)
 
 
 def available_attributors() -> list[str]:
-    return sorted(set(_REGISTRY) | set(_BUILTINS) | set(_entry_points()))
+    return ATTRIBUTORS.names()
 
 
-def get_attributor_class(name: str) -> type[Attributor]:
-    """The class registered as `name`: a built-in, an entry point, or an import path `pkg.mod:Class`."""
-    if name not in _REGISTRY:
-        if name in _BUILTINS:
-            _import(_BUILTINS[name], name)
-        elif name in (eps := _entry_points()):
-            try:
-                cls = eps[name].load()
-            except Exception as e:  # the user's package failed to import: say which one
-                raise AttributorError(f"attributor `{name}` (entry point {eps[name].value!r} in "
-                                      f"group `{ENTRY_POINT_GROUP}`) failed to load: {e}") from e
-            if name not in _REGISTRY:  # entry point may name the class without the decorator
-                _alias(name, _checked(cls, name))
-        elif ":" in name:  # an import path "package.module:Class"
-            mod, _, attr = name.partition(":")
-            cls = getattr(_import(mod, name), attr, None)
-            if cls is None:
-                raise AttributorError(f"attributor.name={name!r}: module `{mod}` has no `{attr}`.")
-            _alias(name, _checked(cls, name))
-    if name not in _REGISTRY:
-        raise AttributorError(f"attributor.name={name!r} is not a known attributor. Available: "
-                              f"{', '.join(available_attributors())} (or an import path "
-                              "`package.module:Class`, or an entry point in group "
-                              f"`{ENTRY_POINT_GROUP}`).")
-    return _REGISTRY[name]
-
-
-def _import(module: str, name: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise AttributorError(f"attributor `{name}`: cannot import module `{module}` ({e}).") from e
-
-
-def _alias(name: str, cls: type[Attributor]) -> None:
-    """Register `cls` under `name` too; a class already registered keeps its own name (saved in
-    attributor.json), so `pkg.mod:Class` for a built-in does not rename it."""
-    if cls.name and _REGISTRY.get(cls.name) is cls:
-        _REGISTRY[name] = cls
-    else:
-        register_attributor(name)(cls)
-
-
-def _checked(cls: Any, name: str) -> type[Attributor]:
-    if not (isinstance(cls, type) and issubclass(cls, Attributor)):
-        raise AttributorError(f"attributor `{name}` resolves to {cls!r}, which is not a subclass of "
-                              "attributors.Attributor.")
-    return cls
+def get_attributor_class(name: str, field: str = "attributor.name", shown: Any = None
+                         ) -> type[Attributor]:
+    """The class registered as `name`: a built-in, an entry point, or an import path `pkg.mod:Class`.
+    Errors name `field` (and `shown`, the value the recipe gave it)."""
+    return ATTRIBUTORS.get(name, field, shown)
 
 
 def _make_config(cls: type[Attributor], options: dict) -> Any:

@@ -30,10 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _load(spec: str) -> Callable:
-    import importlib
+    from dareu.registry import import_object
 
-    mod, fn = spec.split(":")
-    return getattr(importlib.import_module(mod), fn)
+    return import_object(spec, "command")
 
 
 def _quiet_libraries() -> None:

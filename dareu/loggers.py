@@ -15,6 +15,7 @@ from typing import Any
 
 from dareu.config import TrainerConfig
 from dareu.errors import ConfigError, EnvironmentProblem
+from dareu.registry import import_object
 
 # trainer.logger -> (Lightning class, the packages it can use, what to install)
 LOGGER_CLASSES = {
@@ -80,7 +81,7 @@ def make_callbacks(cfg: TrainerConfig) -> list:
         key = f"trainer.callbacks[{i}]"
         path = entry if isinstance(entry, str) else entry["class_path"]
         init_args = {} if isinstance(entry, str) else dict(entry.get("init_args") or {})
-        cls = _import_class(path, key)
+        cls = import_object(path, key, shown=path, dotted=True)  # pkg.mod:Class or pkg.mod.Class
         if not (isinstance(cls, type) and issubclass(cls, Callback)):
             raise ConfigError(f"{key}={path!r} is invalid: expected a lightning Callback subclass, "
                               f"got {cls!r}.")
@@ -90,25 +91,6 @@ def make_callbacks(cfg: TrainerConfig) -> list:
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{key}.init_args={init_args!r} is invalid for {path}: {e}") from None
     return out
-
-
-def _import_class(path: str, key: str) -> Any:
-    """`pkg.mod:Class` or `pkg.mod.Class`."""
-    mod, sep, attr = path.partition(":")
-    if not sep:
-        mod, _, attr = path.rpartition(".")
-    try:
-        obj = getattr(importlib.import_module(mod), attr) if mod and attr else None
-    except ImportError as e:
-        raise ConfigError(f"{key}={path!r} is invalid: cannot import `{mod}` ({e}); a module beside "
-                          "the recipe or in the working directory is found, or list it under "
-                          "`imports:`.") from None
-    except AttributeError:
-        obj = None
-    if obj is None:
-        raise ConfigError(f"{key}={path!r} is invalid: expected an import path `pkg.mod:Class` "
-                          "naming a class.")
-    return obj
 
 
 def _check_kwargs(cls: type, kwargs: dict, key: str, what: str) -> None:

@@ -21,7 +21,7 @@ LAYERS = {
     5: ("dareu.trainer", "dareu.finetune", "dareu.scoring", "dareu.sharding", "dareu.lm_split"),
     4: ("dareu.data", "dareu.models", "dareu.loggers"),
     3: ("dareu.config",),
-    2: ("dareu.io", "dareu.hub"),
+    2: ("dareu.io", "dareu.hub", "dareu.registry"),
     1: ("dareu.errors", "dareu.optim", "dareu.distributed", "dareu.progress", "dareu.rl",
         "dareu.report"),
     0: ("dareu",),  # its __init__ runs first on every import, and loads its names lazily

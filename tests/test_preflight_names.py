@@ -20,7 +20,7 @@ def test_name_weight_needs_a_forget_owner_name():
     _check_names(off, _corpus({}))                                          # 0: nothing to check
 
 
-@pytest.mark.parametrize("value,why", [("[influenze]", r"'influenze' is not a known attributor\. "
+@pytest.mark.parametrize("value,why", [("[influenze]", r"unknown attributor 'influenze'\. "
                                                        r"Did you mean 'influence'\?"),
                                        ("[no_such.module:Cls]", r"cannot import module")])
 def test_eval_attributors_must_name_registered_attributors(value, why):

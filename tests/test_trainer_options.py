@@ -120,7 +120,7 @@ def test_callbacks_by_import_path_with_init_args(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("entry,match", [
-    ("no_such_module:Cb", r"trainer\.callbacks\[0\].*cannot import `no_such_module`"),
+    ("no_such_module:Cb", r"trainer\.callbacks\[0\].*cannot import module `no_such_module`"),
     ("my_callbacks:Nope", r"trainer\.callbacks\[0\].*naming a class"),
     ("torch.nn:Linear", r"trainer\.callbacks\[0\].*Callback subclass"),
     ("{class_path: 'my_callbacks:Count', init_args: {colour: red}}",

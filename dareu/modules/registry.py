@@ -2,11 +2,11 @@
 
 A new method needs no core edit: decorate a `UnlearnMethod` subclass with `@register_method(name)`
 in any imported module (or name it by import path `package.module:Class` in `unlearn.methods`).
+The lookup (built-ins imported on first use, did-you-mean errors) is dareu.registry's.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any, Sequence
 
 import lightning as L
@@ -14,14 +14,11 @@ import torch
 
 from dareu.data.corpus import Record
 from dareu.data.formatting import encode_pair, format_prompt
-from dareu.errors import ConfigError
+from dareu.registry import Registry
 
 if TYPE_CHECKING:
     from dareu.config import Config, UnlearnConfig
     from dareu.modules.policy import Policy
-
-_METHODS: dict[str, type["UnlearnMethod"]] = {}
-_BUILTIN_MODULES = ("dareu.modules.dareu", "dareu.modules.baselines")
 
 
 class UnlearnMethod(L.LightningModule):
@@ -78,32 +75,22 @@ class UnlearnMethod(L.LightningModule):
         return torch.optim.AdamW(self.policy.trainable_parameters(), lr=u.lr, weight_decay=0.0)
 
 
-def register_method(name: str):
-    def deco(cls: type[UnlearnMethod]) -> type[UnlearnMethod]:
-        cls.method_name = name
-        _METHODS[name] = cls
-        return cls
+# the built-ins, by the module whose import registers them (tests/test_dareu_registry.py checks the list)
+_BASELINES = ("grad_ascent", "grad_diff", "idkpo", "kl", "npo", "simnpo")
+METHODS = Registry("method", "unlearn.methods", base=UnlearnMethod, name_attr="method_name",
+                   builtins={"dareu": "dareu.modules.dareu",
+                             **{name: "dareu.modules.baselines" for name in _BASELINES}})
 
-    return deco
+
+def register_method(name: str):
+    """Class decorator: make an UnlearnMethod selectable in `unlearn.methods`."""
+    return METHODS.register(name)
 
 
 def available_methods() -> list[str]:
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
-    return sorted(_METHODS)
+    return METHODS.names()
 
 
 def get_method(name: str) -> type[UnlearnMethod]:
-    if name not in _METHODS and ":" in name:
-        mod, attr = name.split(":")
-        register_method(name)(getattr(importlib.import_module(mod), attr))
-    if name not in _METHODS:
-        available_methods()
-    if name not in _METHODS:
-        raise ConfigError(f"unlearn.methods: unknown method {name!r}. Available: "
-                          f"{', '.join(available_methods())} (or an import path package.module:Class).")
-    return _METHODS[name]
+    """The method class of `name`: built-in, decorated, or an import path `package.module:Class`."""
+    return METHODS.get(name)

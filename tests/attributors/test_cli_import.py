@@ -46,7 +46,7 @@ class MyAttributor(Attributor):
 @pytest.fixture
 def recipe_dir(tmp_path, monkeypatch):
     """A recipe folder with mymod.py beside it; the CLI runs from another folder."""
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    monkeypatch.setattr(base.ATTRIBUTORS, "classes", dict(base.ATTRIBUTORS.classes))
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "mymod", raising=False)
     folder = tmp_path / "project"

@@ -20,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @pytest.fixture
 def isolated_registry(monkeypatch):
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    monkeypatch.setattr(base.ATTRIBUTORS, "classes", dict(base.ATTRIBUTORS.classes))
     monkeypatch.syspath_prepend(str(EXAMPLES))
 
 

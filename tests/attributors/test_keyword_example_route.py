@@ -26,7 +26,7 @@ FAST = ["unlearn.methods=[dareu]", "unlearn.steps=1", "unlearn.sampling.prompts_
 @pytest.fixture
 def recipe(tmp_path, monkeypatch) -> Path:
     """The example copied beside a recipe that selects it by its registered name."""
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    monkeypatch.setattr(base.ATTRIBUTORS, "classes", dict(base.ATTRIBUTORS.classes))
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "keyword_attributor", raising=False)  # its decorator must run
     folder = tmp_path / "project"
