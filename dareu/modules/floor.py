@@ -38,10 +38,9 @@ class Floor:
         self.level: float | None = None if setting == "auto" else float(setting)
         self.spread = 0.0  # per-answer standard deviation of the inventions' masses
         self.probe = list(probe)
-        self.n_probe = len(self.probe) if self.level is None else 0  # a set level has no error
         self.steps_per_pass = max(1, steps_per_pass)
         self.world = 1  # data-parallel ranks: each step pools their answers
-        self.recent: list[tuple[float, float, int]] = []  # the last pass: (mean, mean², n) a step
+        self.recent: list[tuple[float, int]] = []  # the last pass: (mean cost, answers) a step
 
     @torch.no_grad()
     def measure(self, reference: nn.Module, tokenizer, reward, max_new_tokens: int,
@@ -74,10 +73,8 @@ class Floor:
                 rank_mean: RankMean) -> Tensor:
         """Add the step's greedy answers' costs (forget mass + charges) to the last pass; returns
         the share of the step's sampled groups at the floor."""
-        cost = greedy_cost.float()
-        stats = rank_mean(torch.stack([cost.mean(), (cost * cost).mean()]))
-        self.recent = (self.recent + [(float(stats[0]), float(stats[1]),
-                                       cost.numel() * self.world)])[-self.steps_per_pass:]
+        mean = float(rank_mean(greedy_cost.float().mean()))
+        self.recent = (self.recent + [(mean, greedy_cost.numel() * self.world)])[-self.steps_per_pass:]
         return at_floor(rewards, group_size, self.level or 0.0, self.spread).float().mean()
 
     @property
@@ -85,21 +82,19 @@ class Floor:
         """The pooled greedy answers of the last pass over the forget prompts are at the floor."""
         if len(self.recent) < self.steps_per_pass:
             return False
-        n = sum(k for _, _, k in self.recent)
-        mean = sum(m * k for m, _, k in self.recent) / n
-        sq_mean = sum(q * k for _, q, k in self.recent) / n
-        return pass_at_floor(mean, sq_mean, n, self.level or 0.0, self.spread, self.n_probe)
+        n = sum(k for _, k in self.recent)
+        mean = sum(m * k for m, k in self.recent) / n
+        return pass_at_floor(mean, n, self.level or 0.0, self.spread)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"floor": self.level, "floor_spread": self.spread, "floor_probe": self.n_probe,
+        return {"floor": self.level, "floor_spread": self.spread,
                 "floor_recent": [list(r) for r in self.recent]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("floor") is not None:
             self.level = float(state["floor"])
             self.spread = float(state.get("floor_spread", 0.0))
-            self.n_probe = int(state.get("floor_probe", 0))
-        self.recent = [(float(m), float(q), int(k)) for m, q, k in state.get("floor_recent", [])]
+        self.recent = [(float(m), int(k)) for m, k in state.get("floor_recent", [])]
 
 
 def steps_per_pass(n_prompts: int, prompts_per_step: int, world_size: int) -> int:

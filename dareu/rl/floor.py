@@ -13,8 +13,10 @@ floor is their mean; their spread says how far a group of G answers at the floor
 noisy, so the group's mean is the quantity, and it is at the floor when it is within the floor's
 own standard error for G answers (or `RESOLUTION`) of it.
 `floor_advantages` pushes only groups above it, and only down to it. `pass_at_floor` says when
-the forget prompts as a whole are at the floor: the pooled answers of a pass over them, whose
-mean differs from the floor by no more than one standard error of that difference.
+the forget prompts as a whole are at the floor: the n pooled answers of a pass over them, by the
+same test at n answers. The tolerance is the floor's own error, not the answers' spread: with
+few forget prompts, one answer still fully attributed widens the answers' error enough to pass
+as noise, and "not shown to differ" is not "at the floor".
 """
 
 from __future__ import annotations
@@ -55,18 +57,18 @@ def invention_floor(shares: Tensor, forget: Tensor) -> tuple[float, float]:
 def at_floor(rewards: Tensor, group_size: int, floor: float, spread: float = 0.0) -> Tensor:
     """(N,) rewards (−mass − charges) in groups of G -> (N/G,) bool: the group's mean is at or
     above −floor − max(spread / √G, RESOLUTION), `spread` being the floor's (per answer)."""
-    tolerance = max(spread / math.sqrt(group_size), RESOLUTION)
-    return _groups(rewards, group_size).mean(dim=1) >= -floor - tolerance
+    return _groups(rewards, group_size).mean(dim=1) >= -floor - tolerance(spread, group_size)
 
 
-def pass_at_floor(mean: float, sq_mean: float, n: int, floor: float, spread: float,
-                  n_floor: int) -> bool:
-    """Whether n pooled answers with this mean and mean square of (−reward) are at the floor (a
-    mean of n_floor inventions with per-answer sd `spread`): mean − floor ≤ max(the Welch
-    standard error of the difference, RESOLUTION)."""
-    var = max(sq_mean - mean * mean, 0.0) * n / (n - 1) if n > 1 else 0.0
-    se = math.sqrt(var / max(n, 1) + (spread * spread / n_floor if n_floor else 0.0))
-    return mean - floor <= max(se, RESOLUTION)
+def tolerance(spread: float, n: int) -> float:
+    """How far above the floor the mean of n answers at it may lie: the floor's per-answer
+    spread over √n, at least RESOLUTION."""
+    return max(spread / math.sqrt(max(n, 1)), RESOLUTION)
+
+
+def pass_at_floor(mean: float, n: int, floor: float, spread: float) -> bool:
+    """Whether n pooled answers whose mean (−reward) is `mean` are at the floor."""
+    return mean - floor <= tolerance(spread, n)
 
 
 def floor_advantages(group_advantages: Tensor, rewards: Tensor, group_size: int,

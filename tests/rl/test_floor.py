@@ -48,13 +48,14 @@ def test_floor_advantages_push_groups_above_down_to_the_floor_and_leave_the_rest
     assert adv2[0] > 0 > adv2[1]
 
 
-def test_a_pass_is_at_the_floor_when_its_pooled_mean_is_within_the_error_of_the_difference():
+def test_a_pass_is_at_the_floor_when_its_pooled_mean_is_within_the_floors_error_at_n_answers():
     from dareu.rl import pass_at_floor
 
-    # 128 answers, 4 of them still attributed (mass 1): mean 0.031, sd 0.17 -> se 0.015
-    mean, sq = 4 / 128, 4 / 128
-    assert not pass_at_floor(mean, sq, 128, floor=0.0, spread=0.0, n_floor=64)
-    assert pass_at_floor(mean, sq, 128, floor=0.02, spread=0.0, n_floor=64)
-    # a noisy floor (few inventions, wide spread) widens the band
-    assert pass_at_floor(mean, sq, 128, floor=0.0, spread=0.2, n_floor=16)
-    assert pass_at_floor(0.005, 0.0, 128, floor=0.0, spread=0.0, n_floor=0)  # within 0.01 of it
+    # 16 greedy answers, one still fully attributed: mean 0.0625, which the answers' own spread
+    # (se 0.0625) would call noise; against a floor of 0.003 (sd 0.011) it is not at it
+    assert not pass_at_floor(1 / 16, 16, floor=0.003, spread=0.011)
+    assert pass_at_floor(0.0, 16, floor=0.003, spread=0.011)
+    assert pass_at_floor(0.012, 16, floor=0.003, spread=0.011)  # within 0.01 of it
+    # a noisy floor: 40 answers around 0.11 with sd 0.08 allow 0.0126 above it
+    assert pass_at_floor(0.12, 40, floor=0.11, spread=0.08)
+    assert not pass_at_floor(0.13, 40, floor=0.11, spread=0.08)
