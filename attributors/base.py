@@ -51,9 +51,23 @@ class AttributorContext:
     """The alias masker the corpus was masked with: apply it to any text you create (generations)."""
     unmasked_corpus: Any = None
     """The corpus before masking, for attributors that must prompt a model with the real prompts."""
+    target_answers: list | None = None
+    """The target's sampled answers (records, alias-masked, each labelled with the owner whose
+    prompt it answers) for an attributor whose `target_sampling` asks for them; the fit stage
+    samples them (dareu.stages.fit_attributor.sample_target_answers)."""
 
     def mask(self, text: str) -> str:
         return self.masker(text) if self.masker is not None else text
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetSampling:
+    """What an attributor asks the fit stage for: `per_prompt` answers of the target, sampled at
+    `temperature` up to `max_new_tokens`, to every record's prompt (`context.target_answers`)."""
+
+    per_prompt: int
+    temperature: float
+    max_new_tokens: int
 
 
 class Attributor(ABC):
@@ -86,6 +100,12 @@ class Attributor(ABC):
     def uses_target(self) -> bool:
         """Whether `fit` reads the target model (the fit stage then reruns when the target does)."""
         return False
+
+    @property
+    def target_sampling(self) -> TargetSampling | None:
+        """The target's answers `fit` trains on (handed over as `context.target_answers`), or None.
+        An attributor that asks for them also says `uses_target`."""
+        return None
 
     def fit_report(self) -> dict[str, Any]:
         """Metrics of the last fit (e.g. held-out accuracy); merged into summary.json."""

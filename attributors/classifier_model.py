@@ -1,8 +1,8 @@
 """The `transformer` expert's sequence classifier: how it is built and how it is trained.
 
 Builders of the Hugging Face model (a tiny GPT-2 / Llama from scratch, or a hub backbone, full or
-wrapped in LoRA / 4-bit QLoRA) and the Lightning module that trains it, kept apart from the
-attributor, which only decides when to build, train, save and load it.
+wrapped in LoRA / 4-bit QLoRA) and the Lightning module that trains it, kept apart from the expert
+(transformer_expert.py), which decides when to build, train, save and load it.
 """
 
 from __future__ import annotations

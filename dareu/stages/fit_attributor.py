@@ -1,8 +1,10 @@
 """`dareu fit-attributor`: fit the owner attributor on the alias-masked corpus and save it.
 
 Runs after `dareu prepare` (it needs the run's tokenizer, and the target model when the attributor
-reads it). Held-out accuracy / macro-F1 / ECE and the time to score 32 responses go to
-summary.json under `models.attributor`.
+reads it). An attributor that trains on the target's own answers (`target_sampling`, e.g. the
+classifier's use_target_generations) gets them from here: this stage owns the target, samples the
+answers and hands them over, masked, as `context.target_answers`. Held-out accuracy / macro-F1 /
+ECE and the time to score 32 responses go to summary.json under `models.attributor`.
 
 The extra attributors of `eval.attributors` (measurement only, never the reward) are fitted the
 same way, each with its default options, as stage `attributor-<name>` into `attributors/<name>/`
@@ -16,9 +18,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from attributors.base import Attributor, AttributorContext, build_attributor
+from attributors.base import Attributor, AttributorContext, TargetSampling, build_attributor
 from attributors.masking import AliasMasker, mask_corpus
 from dareu.config import AttributorConfig, attributor_slug
+from dareu.data.corpus import Record
 from dareu.errors import DareUError
 from dareu.io import atomic_dir, update_summary
 from dareu.pipeline import Run, is_rank_zero, model_key
@@ -93,6 +96,9 @@ def _require(path: Path, what: str, run: Run) -> None:
 
 def _fit(run: Run, attributor: Attributor, directory: Path, summary_key: str) -> dict:
     corpus = mask_corpus(run.corpus, attributor.context.masker)
+    if attributor.target_sampling is not None:
+        attributor.context.target_answers = sample_target_answers(
+            attributor.context, attributor.target_sampling, corpus.owners)
     attributor.fit(corpus)
     result = dict(attributor.fit_report())
     result["score_ms_per_32"] = _scoring_ms(attributor, corpus)
@@ -102,6 +108,39 @@ def _fit(run: Run, attributor: Attributor, directory: Path, summary_key: str) ->
         update_summary(run.out, summary_key, {"name": attributor.name, **result})
     log.info("attributor %s: %s", attributor.name, result)
     return result
+
+
+def sample_target_answers(ctx: AttributorContext, sampling: TargetSampling,
+                          owners: list[str]) -> list[Record]:
+    """The target's sampled answers to each record's prompt of `owners` (the unmasked prompts,
+    which name the owner, as in the target's training), masked, each labelled with that owner."""
+    import torch
+
+    from dareu.config import ModelConfig
+    from dareu.data.formatting import format_prompt
+    from dareu.generation import generate
+    from dareu.models import load_causal_lm
+
+    if not ctx.target_path or ctx.tokenizer is None or ctx.unmasked_corpus is None:
+        raise DareUError("sampling the target's answers needs the target model, its tokenizer and "
+                         "the unmasked corpus: run `dareu prepare RECIPE` first.")
+    records = ctx.unmasked_corpus.of(owners)
+    model = load_causal_lm(ctx.target_path, ctx.model_cfg or ModelConfig(), mode="full",
+                           device=ctx.device, trainable=False)
+    prompts = [format_prompt(r.prompt, ctx.tokenizer, ctx.template, ctx.chat_template)
+               for r in records for _ in range(sampling.per_prompt)]
+    torch.manual_seed(ctx.seed)
+    answers = generate(model, ctx.tokenizer, prompts, sampling.max_new_tokens, batch_size=64,
+                       do_sample=True, temperature=sampling.temperature)
+    del model
+    out = []
+    for k, answer in enumerate(answers):
+        r = records[k // sampling.per_prompt]
+        if answer.strip():
+            out.append(Record(f"{r.id}/sample{k % sampling.per_prompt}", r.owner,
+                              ctx.mask(r.prompt), ctx.mask(answer)))
+    log.info("fit-attributor: %d sampled answers of the target for %s", len(out), ctx.target_path)
+    return out
 
 
 def _scoring_ms(attributor: Attributor, corpus) -> float:

@@ -11,6 +11,7 @@ from dareu.data import build_corpus
 from dareu.data.corpus import OwnerCorpus, Record
 from dareu.data.synthetic import synthetic_corpus
 from dareu.models import build_tiny_model, train_tokenizer
+from dareu.stages.fit_attributor import sample_target_answers
 
 TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2, "epochs": 2, "max_length": 64}
 
@@ -136,14 +137,14 @@ def test_target_generations_are_masked_and_labelled(tmp_path, one_thread):
     att = build_attributor("classifier", {**TINY, "use_target_generations": True,
                                           "generations_per_prompt": 2,
                                           "generation_max_new_tokens": 8}, ctx)
-    assert att.uses_target
+    assert att.uses_target and att.target_sampling.per_prompt == 2
     masked = mask_corpus(raw, masker)
-    generations = att._target_generations(masked)
-    assert 0 < len(generations) <= 6 * 2 and {g.kind for g in generations} == {"generation"}
-    assert {g.label for g in generations} <= {0, 1, 2}
-    assert all(g.prompt.count("[OWNER]") == 1 for g in generations)   # prompts named the owner
+    answers = sample_target_answers(ctx, att.target_sampling, masked.owners)  # what the stage does
+    assert 0 < len(answers) <= 6 * 2 and {a.owner for a in answers} <= set(raw.owners)
+    assert all(a.prompt.count("[OWNER]") == 1 for a in answers)   # prompts named the owner
+    ctx.target_answers = answers
     att.fit(masked)
-    assert att.fit_report()["train_generations"] == len(generations)
+    assert att.fit_report()["train_generations"] == len(answers)
 
 
 def test_target_generations_need_a_target():

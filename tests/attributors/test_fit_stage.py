@@ -88,3 +88,16 @@ def test_target_dependency_needs_target(tmp_path):
     _prepare_tokenizer(run)
     with pytest.raises(DareUError, match="target model"):
         fit_attributor(run)
+
+
+def test_target_answers_are_sampled_by_the_stage(tmp_path):
+    """use_target_generations: the stage loads the target, samples answers and hands them over."""
+    from dareu.models import build_tiny_model
+
+    run = _run(tmp_path, "attributor.options.use_target_generations=true",
+               "attributor.options.generations_per_prompt=1",
+               "attributor.options.generation_max_new_tokens=8", "attributor.options.features=ngram")
+    _prepare_tokenizer(run)
+    build_tiny_model(run.cfg.model, run.tokenizer, seed=0).save_pretrained(run.target_dir)
+    result = fit_attributor(run)
+    assert 0 < result["train_generations"] <= len(run.corpus.records)
