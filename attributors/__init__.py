@@ -6,11 +6,11 @@ implements is `Attributor` (`fit(corpus)`, `score(prompts, responses) -> Tensor[
 `AttributorContext` carries what a built-in may need from a run (tokenizer, target model, device).
 """
 
-from attributors.base import (Attributor, AttributorContext, AttributorError, available_attributors,
-                              build_attributor, get_attributor_class, load_attributor,
-                              register_attributor)
+from attributors.base import (Attributor, AttributorContext, AttributorError, TargetSampling,
+                              available_attributors, build_attributor, get_attributor_class,
+                              load_attributor, register_attributor)
 from attributors.masking import AliasMasker, mask_corpus
 
 __all__ = ["Attributor", "AttributorContext", "AttributorError", "AliasMasker",
            "available_attributors", "build_attributor", "get_attributor_class", "load_attributor",
-           "mask_corpus", "register_attributor"]
+           "mask_corpus", "register_attributor", "TargetSampling"]
