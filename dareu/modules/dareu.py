@@ -8,11 +8,10 @@ One training step is one rollout, then a few optimiser updates on it:
    a rollout is used for more than one update)                                              (N, R)
    and with them the degenerate-text guard: r_i −= w · penalty(per-token NLL under the reference)
    (`dareu.modules.fluency_guard`)
-4. `ppo_epochs` × `minibatches` updates of the clipped surrogate:
-   grpo / rloo: group / leave-one-out advantages, + β·KL(policy ‖ reference) in the loss;
-   ppo: value head, KL folded into per-token rewards, GAE, clipped value loss;
-   all: + λ·KL(reference ‖ policy) on teacher-forced retain-owner records (the utility guard,
-   `dareu.modules.retain_distill`).
+4. `unlearn.objective.epochs` updates on the whole rollout, each the algorithm's loss
+   (`dareu.modules.objectives`: grpo / rloo group advantages + β·KL(policy ‖ reference); ppo a
+   value head, KL-shaped token rewards, GAE) + λ·KL(reference ‖ policy) on teacher-forced
+   retain-owner records (the utility guard, `dareu.modules.retain_distill`).
 
 The maths is in `dareu.rl`; this module only moves tensors between those functions.
 """
@@ -21,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -31,35 +30,25 @@ from dareu.config.unlearn import MAX_GRAD_NORM
 from dareu.data.corpus import Record
 from dareu.data.name_swap import unknown_people
 from dareu.data.streams import BatchStream, SeededCycle
-from dareu.errors import DareUError, TrainingDiverged
-from dareu.generation import decode_responses, encode_prompts, generate
+from dareu.errors import DareUError
+from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
+from dareu.modules.divergence import check_loss, check_rewards
 from dareu.modules.fluency_guard import FluencyGuard
 from dareu.modules.floor import Floor, steps_per_pass
 from dareu.modules.lm_forward import LMForward
+from dareu.modules.objectives import build_objective
 from dareu.modules.registry import UnlearnMethod, register_method
 from dareu.modules.retain_distill import RetainDistill
+from dareu.modules.reward_calls import Reward, costs, eval_mode, score
 from dareu.modules.rollout import DistillBatch, Rollout
+from dareu.modules.rollout_sampling import greedy_answers, rollout_seed, seeded_sample
+from dareu.modules.step_metrics import logged_metrics
 from dareu.lm_split import LMSplit
-from dareu.rl import (aggregate, clipped_policy_loss, clipped_value_loss, gae, group_advantages,
-                      kl_estimate, kl_shaped_rewards, masked_mean, masked_whiten, response_mask,
-                      rloo_advantages)
-from dareu.sampling import sample
-from dareu.sharding import gathered, is_sharded, shard_model
+from dareu.rl import aggregate, masked_mean, response_mask
+from dareu.sharding import configure_fsdp2
 
 log = logging.getLogger("dareu")
-
-KL_ESTIMATOR = "k3"  # unbiased and non-negative (Schulman, "Approximating KL divergence", 2020)
-CLIP_EPS = 0.2  # PPO's ratio clip, also the value loss's
-GAMMA, GAE_LAMBDA = 1.0, 0.95  # ppo: no discount over a response; the usual GAE λ
-
-
-class Reward(Protocol):
-    """What DareU needs from a reward: `dareu.reward.DeAttributionReward` or any look-alike."""
-
-    def rewards(self, prompts: list[str], responses: list[str]) -> Tensor: ...  # (N,)
-
-    def forget_mass(self, prompts: list[str], responses: list[str]) -> Tensor: ...  # (N,)
 
 
 @register_method("dareu")
@@ -83,11 +72,13 @@ class DareUModule(UnlearnMethod):
         self.tokenizer = tok
         prompts = [p if isinstance(p, str) else p.prompt for p in self.forget]
         self.forget_prompts = [(p, self.prompt_text(p)) for p in prompts]
+        probe = unknown_people(self.retain, holdout, u.seed)
+        self.floor = Floor(u.floor, [(r.prompt, self.prompt_text(r.prompt)) for r in probe],
+                           steps_per_pass(len(self.forget_prompts), u.sampling.prompts_per_step, 1))
         hidden = policy.model.config.get_text_config().hidden_size
-        self.value_head = nn.Linear(hidden, 1) if u.objective.algorithm == "ppo" else None
-        if self.value_head is not None:  # V ≡ 0 at the start: no bias before the critic has data
-            nn.init.zeros_(self.value_head.weight)
-            nn.init.zeros_(self.value_head.bias)
+        self.objective = build_objective(self.cfg, hidden, self.floor)
+        for name, net in self.objective.networks().items():  # ppo's value_head, as checkpoints name it
+            self.add_module(name, net)
         _disable_dropout(policy)  # the ratio π/π_old must be 1 before the first update
         self.lm = LMForward(policy.model, u.sampling.temperature, share_prompt_prefix=True)
         self.rollouts_done = 0
@@ -97,9 +88,6 @@ class DareUModule(UnlearnMethod):
         self.retain_distill = RetainDistill(
             self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain], self.lm,
             self.prompt_text)
-        probe = unknown_people(self.retain, holdout, u.seed)
-        self.floor = Floor(u.floor, [(r.prompt, self.prompt_text(r.prompt)) for r in probe],
-                           steps_per_pass(len(self.forget_prompts), u.sampling.prompts_per_step, 1))
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod
@@ -111,8 +99,17 @@ class DareUModule(UnlearnMethod):
 
     @property
     def optimizer_steps_per_batch(self) -> int:
-        u = self.cfg.unlearn
-        return u.objective.epochs
+        return self.cfg.unlearn.objective.epochs
+
+    @property
+    def fluency_threshold(self) -> float | None:
+        """τ of the fluency guard, set on the first rollout (None before it)."""
+        return self.fluency_guard.threshold
+
+    def set_fluency_judge(self, judge: nn.Module) -> None:
+        """Judge fluency under `judge` (unlearn.reward.fluency.judge=base) instead of the reference. Held
+        by the guard, not as a submodule: it is never trained, saved or checkpointed."""
+        self.fluency_guard.set_judge(judge)
 
     # -- data ------------------------------------------------------------------------------------
     def train_dataloader(self) -> BatchStream:
@@ -141,31 +138,18 @@ class DareUModule(UnlearnMethod):
                      "the floor (%.4f); stopping", self.rollouts_done, self.floor.level)
             self.trainer.should_stop = True
 
-    def _greedy_cost(self, prompts: list[str], texts: list[str]) -> Tensor:
-        """(P,) forget mass (+ name charge) of the policy's greedy answer to each prompt: what
-        evaluation reads, and what the stop compares with the floor (measured on greedy answers
-        too); sampled answers keep a tail of attributed draws that greedy ones do not."""
-        with gathered(self.policy.model):
-            answers = generate(self.policy.model, self.tokenizer, texts,
-                               self.cfg.unlearn.sampling.max_new_tokens, len(texts))
-        if isinstance(self.reward, nn.Module):
-            self.reward.eval()
-        cost = -torch.as_tensor(self.reward.rewards(prompts, answers), dtype=torch.float32)
-        return cost.to(self.device)
-
     def _measure_floor(self) -> None:
         if getattr(self.reward, "owner_shares", None) is None:  # a look-alike reward: push to 0
             self.floor.level = 0.0
             return
-        if isinstance(self.reward, nn.Module):
-            self.reward.eval()
+        reward = eval_mode(self.reward)
         with self.policy.reference() as ref:
-            self.floor.measure(ref, self.tokenizer, self.reward, self.cfg.unlearn.sampling.max_new_tokens,
+            self.floor.measure(ref, self.tokenizer, reward, self.cfg.unlearn.sampling.max_new_tokens,
                                self._rank_mean)
 
     @torch.no_grad()
     def _rollout(self, batch: list[tuple[str, str]], step: int) -> Rollout:
-        u, tok, G = self.cfg.unlearn, self.tokenizer, self.cfg.unlearn.sampling.group_size
+        tok, G = self.tokenizer, self.cfg.unlearn.sampling.group_size
         prompts, texts = [p for p, _ in batch], [t for _, t in batch]
         enc = encode_prompts(tok, texts, self.device)  # (P, Tp) left-padded
         sequences = self._sample(enc, G, step, stream=0)  # (N, Tp + R), G rows per prompt
@@ -175,44 +159,19 @@ class DareUModule(UnlearnMethod):
         rewards, mass = self._score([p for p in prompts for _ in range(G)],
                                     decode_responses(tok, responses), step)
         ro = Rollout(sequences, attention, mask, rewards, mass, ref_logp=None, group_size=G)
-        ro.greedy_cost = self._greedy_cost(prompts, texts)
+        answers = greedy_answers(self.policy.model, tok, texts, self.cfg.unlearn.sampling.max_new_tokens)
+        ro.greedy_cost = costs(self.reward, prompts, answers, self.device)  # (P,) what the stop reads
         with self.policy.reference() as ref:
             ro.ref_logp = self.lm.logp(ref, self.lm.response_features(ref, ro)[0], responses)
         self.fluency_guard.penalise(ro, self.lm.features, self._rank_mean)
         if self.optimizer_steps_per_batch > 1:  # the policy moves between updates: fix π_old now
             feats, hidden = self.lm.response_features(self.policy.model, ro,
-                                                      hidden=self.value_head is not None)
+                                                      hidden=self.objective.uses_values)
             ro.old_logp = self.lm.logp(self.policy.model, feats, responses)
-            ro.old_values = self._values(hidden) if hidden is not None else None
-        if ro.old_logp is not None or u.objective.algorithm != "ppo":
-            self._advantages(ro)
+            ro.old_values = self.objective.values(hidden)
+        if ro.old_logp is not None or not self.objective.needs_old_logp:
+            self.objective.advantages(ro)
         return ro
-
-    @property
-    def fluency_threshold(self) -> float | None:
-        """τ of the fluency guard, set on the first rollout (None before it)."""
-        return self.fluency_guard.threshold
-
-    def set_fluency_judge(self, judge: nn.Module) -> None:
-        """Judge fluency under `judge` (unlearn.reward.fluency.judge=base) instead of the reference. Held
-        by the guard, not as a submodule: it is never trained, saved or checkpointed."""
-        self.fluency_guard.set_judge(judge)
-
-    def _advantages(self, ro: Rollout) -> None:
-        """grpo / rloo: from the rewards alone; ppo: KL-shaped token rewards → GAE."""
-        u = self.cfg.unlearn
-        if u.objective.algorithm == "ppo":
-            token_rewards = kl_shaped_rewards(ro.rewards, ro.old_logp, ro.ref_logp, ro.mask, u.objective.beta,
-                                              KL_ESTIMATOR)  # (N, R)
-            adv, ro.returns = gae(token_rewards, ro.old_values, ro.mask, GAMMA, GAE_LAMBDA)
-            ro.advantages = masked_whiten(adv, ro.mask) if ro.mask.sum() > 1 else adv  # (N, R)
-            return
-        if u.objective.algorithm == "grpo":
-            ro.advantages = group_advantages(ro.rewards, u.sampling.group_size)  # (N,)
-        else:
-            ro.advantages = rloo_advantages(ro.rewards, u.sampling.group_size)  # (N,)
-        # pushed down to the floor, not past it; groups already there are left alone
-        ro.advantages = self.floor.apply(ro.advantages, ro.rewards, ro.group_size)
 
     def _optimise(self, ro: Rollout, distill: list[DistillBatch], step: int) -> dict[str, Tensor]:
         opt = self.optimizers()
@@ -225,21 +184,20 @@ class DareUModule(UnlearnMethod):
     def _update(self, opt, ro: Rollout, distill: list[DistillBatch],
                 first: bool) -> dict[str, Tensor]:
         """One optimiser update on (part of) a rollout; returns detached statistics."""
-        u = self.cfg.unlearn
         feats, hidden = self.lm.response_features(self.policy.model, ro,
-                                                  hidden=self.value_head is not None)
+                                                  hidden=self.objective.uses_values)
         logp, entropy = self.lm.logp(self.policy.model, feats, ro.responses, entropy=True)  # (n, R)
-        values = self._values(hidden) if hidden is not None else None  # (n, R)
+        values = self.objective.values(hidden)  # (n, R), None without a critic
         if ro.old_logp is None:  # a single update per rollout: nothing moved since sampling
             ro.old_logp = logp.detach()
             ro.old_values = values.detach() if values is not None else None
-            self._advantages(ro)
-        loss, stats = self._rl_loss(logp, values, ro)
+            self.objective.advantages(ro)
+        loss, stats = self.objective.loss(logp, values, ro, self._aggregate)
         if distill:
             stats["retain_kl"] = torch.stack([self.retain_distill.kl(d, self._rank_mean)
                                               for d in distill]).mean()
-            loss = loss + u.retain.weight * stats["retain_kl"]
-        self._check_finite(loss, "loss")
+            loss = loss + self.cfg.unlearn.retain.weight * stats["retain_kl"]
+        check_loss(loss, self.rollouts_done, self.cfg.unlearn.lr, lambda: self._checkpoint_dir)
         opt.zero_grad()
         self.manual_backward(loss)
         if MAX_GRAD_NORM > 0:
@@ -251,18 +209,6 @@ class DareUModule(UnlearnMethod):
             stats["entropy"] = masked_mean(entropy, ro.mask)
         return {k: v.detach() for k, v in stats.items()}
 
-    def _rl_loss(self, logp: Tensor, values: Tensor | None, ro: Rollout) -> tuple[Tensor, dict]:
-        u = self.cfg.unlearn
-        pg, clip_frac = clipped_policy_loss(logp, ro.old_logp, ro.advantages, ro.mask, CLIP_EPS)
-        if values is None:  # grpo / rloo: KL to the reference in the loss
-            kl = kl_estimate(logp, ro.ref_logp, KL_ESTIMATOR)  # (n, R)
-            loss = self._aggregate(pg + u.objective.beta * kl, ro.mask)
-            return loss, {"clip_frac": clip_frac}
-        vf = clipped_value_loss(values, ro.old_values, ro.returns, ro.mask, CLIP_EPS)
-        value_loss = self._aggregate(vf, ro.mask)
-        return self._aggregate(pg, ro.mask) + u.objective.ppo.vf_coef * value_loss, {"clip_frac": clip_frac,
-                                                                       "value_loss": value_loss}
-
     def _aggregate(self, per_token: Tensor, mask: Tensor) -> Tensor:
         # the token mean over the rollout (DAPO): divided by the active tokens of the global batch;
         # DDP averages gradients over ranks, so each rank divides by the mean token count of the ranks
@@ -270,51 +216,17 @@ class DareUModule(UnlearnMethod):
         return aggregate(per_token, mask, "dapo", num_active_tokens=n_tokens.clamp(min=1))
 
     # -- model plumbing --------------------------------------------------------------------------
-    def _values(self, hidden: Tensor) -> Tensor:
-        # detached: the critic learns on the policy's features without pulling them
-        return self.value_head(hidden.detach().float()).squeeze(-1)  # (B, n)
-
     def _sample(self, enc: dict[str, Tensor], per_prompt: int, step: int, stream: int) -> Tensor:
         """Sampled continuations (B·per_prompt, Tp + R), seeded by (seed, step, rank, stream)."""
-        u, tok = self.cfg.unlearn, self.tokenizer
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.no_grad(), gathered(self.policy.model):
-            torch.manual_seed(self._seed(step, stream))
-            return sample(self.policy.model, enc["input_ids"], enc["attention_mask"], per_prompt,
-                          u.sampling.max_new_tokens, tok.eos_token_id, tok.pad_token_id,
-                          temperature=u.sampling.temperature, decode=u.sampling.decode)
-
-    def _seed(self, step: int, stream: int) -> int:
-        seed = ((self.cfg.unlearn.seed * 7919 + stream) * 1_000_003 + step) * 4099 + self.global_rank
-        return seed % 2**63
+        u = self.cfg.unlearn
+        return seeded_sample(self.policy.model, self.tokenizer, enc, per_prompt, u.sampling,
+                             rollout_seed(u.seed, step, stream, self.global_rank), self.device)
 
     def _score(self, prompts: list[str], responses: list[str], step: int) -> tuple[Tensor, Tensor]:
         """Rewards and forget-owner mass of each response, (N,) each, no grad."""
-        if isinstance(self.reward, nn.Module):
-            self.reward.eval()  # Lightning's .train() reaches it as a submodule
-        both = getattr(self.reward, "rewards_and_mass", None)
-        if both is not None:  # one attributor pass for both
-            rewards, mass = both(prompts, responses)
-        else:
-            rewards = self.reward.rewards(prompts, responses)
-            mass = self.reward.forget_mass(prompts, responses)
-        rewards = torch.as_tensor(rewards, dtype=torch.float32).to(self.device)
-        bad = ~torch.isfinite(rewards)
-        if bad.any():
-            i = int(bad.nonzero()[0])
-            raise TrainingDiverged(
-                f"DareU step {step}: the reward is NaN/inf for {int(bad.sum())} of "
-                f"{len(responses)} responses (e.g. response {responses[i]!r} to {prompts[i]!r}). "
-                "The attributor produced an invalid score; check it (dareu fit-attributor). The "
-                f"last good checkpoint is kept in {self._checkpoint_dir}.")
-        return rewards, torch.as_tensor(mass, dtype=torch.float32).to(self.device)
-
-    def _check_finite(self, loss: Tensor, what: str) -> None:
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(
-                f"DareU step {self.rollouts_done}: the {what} is {loss.item()} (training "
-                f"diverged). Lower unlearn.lr (now {self.cfg.unlearn.lr}) or raise unlearn.objective.beta; "
-                f"the last good checkpoint is kept in {self._checkpoint_dir}.")
+        rewards, mass = score(self.reward, prompts, responses, self.device)
+        check_rewards(rewards, prompts, responses, step, lambda: self._checkpoint_dir)
+        return rewards, mass
 
     def _rank_mean(self, t: Tensor) -> Tensor:
         """`t` averaged over the data-parallel ranks (itself on one)."""
@@ -332,23 +244,14 @@ class DareUModule(UnlearnMethod):
         One stacked all-reduce and one host copy for all of them: `self.log` per key costs about a
         millisecond each in Lightning's result bookkeeping, a large share of a small model's step.
         Only the two progress-bar numbers go through `self.log`, when there is a progress bar."""
-        n = ro.sequences.shape[0]
-        reward_std = ro.rewards.std() if n > 1 else torch.zeros((), device=self.device)
-        kl = kl_estimate(ro.old_logp, ro.ref_logp, KL_ESTIMATOR)  # (N, R)
-        metrics = {"reward_mean": ro.rewards.mean(), "reward_std": reward_std,
-                   "forget_mass": ro.forget_mass.mean(), "kl": masked_mean(kl, ro.mask),
-                   "response_len": ro.mask.sum(1).float().mean(),
-                   "fluency_penalty": ro.penalty.mean(), "degenerate": (ro.penalty >= 0.5).float().mean(),
-                   "advantage_abs": ro.advantages.abs().mean(), **stats}
-        metrics["at_floor"] = self.floor.observe(ro.rewards, self.cfg.unlearn.sampling.group_size,
-                                                 ro.greedy_cost, self._rank_mean)  # not pushed
-        metrics["greedy_mass"] = ro.greedy_cost.mean()
-        metrics["floor"] = torch.tensor(self.floor.level or 0.0, device=self.device)
+        at_floor = self.floor.observe(ro.rewards, self.cfg.unlearn.sampling.group_size,
+                                      ro.greedy_cost, self._rank_mean)  # the stop reads the pass
+        metrics = logged_metrics(ro, stats, at_floor, self.floor.level or 0.0)
         values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
         self.step_metrics = dict(zip(metrics, values.tolist()))
         if self.trainer.progress_bar_callback is not None:
             self.log_dict({k: values[i] for i, k in enumerate(metrics) if k in ("reward_mean", "kl")},
-                          prog_bar=True, logger=False, batch_size=n)
+                          prog_bar=True, logger=False, batch_size=ro.sequences.shape[0])
         if self.logger is not None:
             # one row per rollout, numbered like Lightning numbers logged batches (0, 1, ...)
             self.logger.log_metrics({**self.step_metrics, "epoch": self.current_epoch},
@@ -359,31 +262,19 @@ class DareUModule(UnlearnMethod):
     # -- optimisation and checkpoints ------------------------------------------------------------
     def configure_model(self) -> None:
         """Under FSDP2 (`trainer.strategy: fsdp2`): shard the policy, its frozen reference and the
-        value head over the data-parallel ranks (`dareu.sharding`); sampling gathers them."""
-        from lightning.pytorch.strategies import ModelParallelStrategy
+        objective's networks over the data-parallel ranks (`dareu.sharding`); sampling gathers them."""
+        if not configure_fsdp2(self, "policy", self.policy.model, self.policy.frozen_reference):
+            return
         from torch.distributed.fsdp import fully_shard
 
-        if not isinstance(self.trainer.strategy, ModelParallelStrategy) or is_sharded(self.policy.model):
-            return
-        mesh = self.device_mesh["data_parallel"]
-        for model in (self.policy.model, self.policy.frozen_reference):
-            if model is not None:
-                shard_model(model, mesh)
-        if self.value_head is not None:  # trainable: its gradients must be reduced like the rest
-            fully_shard(self.value_head, mesh=mesh)
-        params = [p for p in self.policy.model.parameters()]
-        log.info("FSDP2: policy sharded over %d ranks; this rank holds %d of its %d weights",
-                 mesh.size(), sum(p.to_local().numel() for p in params), sum(p.numel() for p in params))
+        for net in self.objective.networks().values():  # trainable: gradients reduced like the rest
+            fully_shard(net, mesh=self.device_mesh["data_parallel"])
         # every forward must enter through the sharded root (it gathers the embeddings and head)
         self.lm.split = LMSplit(exact=False)
 
     def configure_optimizers(self):
-        u = self.cfg.unlearn
-        groups = [{"params": self.policy.trainable_parameters()}]
-        if self.value_head is not None:
-            groups.append({"params": list(self.value_head.parameters()), "lr": u.lr,
-                           "weight_decay": 0.0})
-        return torch.optim.AdamW(groups, lr=u.lr, weight_decay=0.0)
+        groups = [{"params": self.policy.trainable_parameters()}, *self.objective.param_groups()]
+        return torch.optim.AdamW(groups, lr=self.cfg.unlearn.lr, weight_decay=0.0)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # only what training changes: frozen base / reference / reward weights reload from disk
