@@ -245,7 +245,7 @@ class DareUModule(UnlearnMethod):
         millisecond each in Lightning's result bookkeeping, a large share of a small model's step.
         Only the two progress-bar numbers go through `self.log`, when there is a progress bar."""
         at_floor = self.floor.observe(ro.rewards, self.cfg.unlearn.sampling.group_size,
-                                      ro.greedy_cost, self._rank_mean)  # the stop reads the pass
+                                      ro.greedy_cost, ro.penalty, self._rank_mean)  # the stop reads the pass
         metrics = logged_metrics(ro, stats, at_floor, self.floor.level or 0.0)
         values = self._rank_mean(torch.stack([v.float() for v in metrics.values()]))
         self.step_metrics = dict(zip(metrics, values.tolist()))

@@ -70,10 +70,13 @@ class Floor:
                                 self.spread)
 
     def observe(self, rewards: Tensor, group_size: int, greedy_cost: Tensor,
-                rank_mean: RankMean) -> Tensor:
+                penalty: Tensor | None, rank_mean: RankMean) -> Tensor:
         """Add the step's greedy answers' costs (forget mass + charges) to the last pass; returns
         the share of the step's sampled groups at the floor."""
-        mean = float(rank_mean(greedy_cost.float().mean()))
+        cost = greedy_cost.float().mean()
+        if penalty is not None:  # degenerate sampled text keeps a run from counting as done
+            cost = cost + penalty.float().mean()
+        mean = float(rank_mean(cost))
         self.recent = (self.recent + [(mean, greedy_cost.numel() * self.world)])[-self.steps_per_pass:]
         return at_floor(rewards, group_size, self.level or 0.0, self.spread).float().mean()
 

@@ -76,7 +76,8 @@ def test_grpo_full_loss_runs(base):
 
 
 def test_nan_reward_stops_with_a_clear_error_and_keeps_the_checkpoint(base, tmp_path):
-    module = make(base, TOY, reward=VowelReward(nan_after=2))
+    # each step reads the reward twice: its sampled answers, then its greedy ones (the stop's)
+    module = make(base, TOY, reward=VowelReward(nan_after=4))
     ckpt = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_last=True)
     with pytest.raises(TrainingDiverged, match=r"step 2: the reward is NaN/inf for 1 of 16 responses"):
         fit(module, steps=5, callbacks=[ckpt])
