@@ -27,8 +27,11 @@ def test_explicit_values_win_and_change_the_hash():
 
 
 def test_gpu_recipes_finetune_oracles_with_llm_settings_and_adapter_lr():
-    for name in ("tofu_qlora_1gpu.yaml", "tofu_ddp_multigpu.yaml"):
-        cfg = load_config(RECIPES / name)
+    # tofu_qlora_1gpu.yaml ships open-unlearning's retain model as its oracle; a user's own target
+    # without one finetunes it from the target's base
+    own_oracle = ["model.oracle_path=null", "model.base_path=meta-llama/Llama-2-7b-chat-hf"]
+    for name, overrides in (("tofu_qlora_1gpu.yaml", own_oracle), ("tofu_ddp_multigpu.yaml", [])):
+        cfg = load_config(RECIPES / name, overrides)
         assert cfg.model.base_path and cfg.finetune.epochs == 5 and cfg.finetune.lr == 1e-4, name
         assert cfg.unlearn.lr == 1e-3, name  # the lr measured for LoRA / QLoRA adapters
     fsdp = load_config(RECIPES / "tofu_fsdp_baselines.yaml")

@@ -13,13 +13,16 @@ RECIPES = Path(__file__).parents[1] / "recipes"
 
 
 def test_plan_of_the_qlora_recipe_names_every_stage_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    """The recipe with its oracle finetuned from the target's base, as for a target of the user's
+    own without a retain-only model, so the plan has a finetune to estimate."""
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
-    assert main(["plan", str(RECIPES / "tofu_qlora_1gpu.yaml"), f"run.output_dir={out}",
+    own_oracle = ["model.oracle_path=null", "model.base_path=meta-llama/Llama-2-7b-chat-hf"]
+    assert main(["plan", str(RECIPES / "tofu_qlora_1gpu.yaml"), *own_oracle, f"run.output_dir={out}",
                  "--tflops", "100", "--gbps", "2000"]) == 0
     text = capsys.readouterr().out
     assert not out.exists() and list(tmp_path.iterdir()) == []
-    assert "skipped: model.path = locuslab/tofu_ft_llama2-7b" in text
+    assert "skipped: model.path = open-unlearning/tofu_Llama-2-7b-chat-hf_full" in text
     oracle = next(line for line in text.splitlines() if line.startswith("prepare: oracle"))
     assert re.search(r"qlora finetune of (6\.7|7\.0)B .* on 3,600 QA × 5 epochs .*lr 0\.0001", oracle)
     assert re.search(r"≈ \d+ (s|min|h)\s+≈ \d+\.\d GiB", oracle)  # a time and a peak memory

@@ -11,8 +11,8 @@ from dareu.config import load_config
 RECIPES = Path(__file__).parents[1] / "recipes"
 
 
-@pytest.mark.parametrize("name", ["tofu_qlora_1gpu.yaml", "tofu_ddp_multigpu.yaml",
-                                  "tofu_fsdp_baselines.yaml"])
+@pytest.mark.parametrize("name", ["tofu_qlora_1gpu.yaml", "tofu_llama32_1b.yaml",
+                                  "tofu_ddp_multigpu.yaml", "tofu_fsdp_baselines.yaml"])
 def test_real_model_recipes_answer_up_to_200_tokens(name):
     assert load_config(RECIPES / name).eval.max_new_tokens == 200
 

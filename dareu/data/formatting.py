@@ -40,8 +40,11 @@ def format_primed_prompt(pairs: Sequence[tuple[str, str]], prompt: str,
 
 def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt_text: str) -> list[int]:
     ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    if tokenizer.bos_token_id is not None and getattr(tokenizer, "add_bos_token", True):
-        ids = [tokenizer.bos_token_id] + ids
+    bos = tokenizer.bos_token_id
+    # a prompt that already opens with BOS (Llama's chat templates write it, and so may
+    # data.template) keeps that one: a second BOS is an input the model was never trained on
+    if bos is not None and getattr(tokenizer, "add_bos_token", True) and ids[:1] != [bos]:
+        ids = [bos] + ids
     return ids
 
 

@@ -1,7 +1,8 @@
-"""The real-model path on CPU: recipes/tofu_qlora_1gpu.yaml with overrides only for size and
-device — tiny Llama-shaped local folders for target and base, TOFU forget01 with two retain
+"""The real-model path on CPU: recipes/tofu_qlora_1gpu.yaml with overrides only for size, device
+and oracle — tiny Llama-shaped local folders for target and base, TOFU forget01 with two retain
 authors, QLoRA end to end. The oracle is finetuned from the base with the pretrained-base
-(LLM) settings, and evaluation loads models in 4-bit as unlearning does."""
+(LLM) settings (model.oracle_path=null instead of the recipe's published retain model), and
+evaluation loads models in 4-bit as unlearning does."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def test_qlora_recipe_runs_end_to_end_on_cpu(llama_folders, tofu_dir, tmp_path):
     size_and_device = [
         f"data.path={tofu_dir}", "data.tofu_split=forget01", "data.max_retain_owners=2",
         f"model.path={llama_folders / 'target'}", f"model.base_path={llama_folders / 'base'}",
+        "model.oracle_path=null",
         "model.max_length=64", "model.lora_r=4", "model.lora_alpha=8",
         "trainer.accelerator=cpu", "trainer.precision=32-true", "trainer.enable_progress_bar=false",
         "unlearn.steps=2", "unlearn.sampling.prompts_per_step=2", "unlearn.sampling.group_size=2",
