@@ -147,28 +147,6 @@ def dareu_settings_table(name: str) -> str:
     return "\n".join(lines) + "\n\n" + caption(s)
 
 
-FORGET01 = ("tofu-forget01-prepare1-2026-12-07", "tofu-forget01-prepare2-2026-12-07",
-            "tofu-forget01-prepare3-2026-12-07", "tofu-forget01-2026-12-07")
-
-
-def forget01_prepares() -> str:
-    """DareU against NPO (the closest baseline) on each forget01 prepare, on the same seeds."""
-    lines = ["| prepare | made on | DareU setting | seeds | DareU | NPO at its best lr, same seeds | "
-             "DareU ahead on |", "|---|---|---|---|---|---|---|"]
-    sweeps = [Sweep(n) for n in FORGET01]
-    for i, s in enumerate(sweeps, 1):
-        d = s.group("dareu", s.dareu)
-        seeds = {r["seed"] for r in d}
-        lr = s.best("npo", seeds)
-        n = {r["seed"]: r["tow"] for r in s.group("npo", lr, seeds)}
-        ahead = sum(r["tow"] > n[r["seed"]] for r in d if r["seed"] in n)
-        cpu = s.meta["machine"].split(",")[0].replace("2-core ", "")
-        lines.append(f"| {i} | {cpu} | {s.meta['dareu'][s.dareu]} | {len(d)} | **{ms(d)}** | "
-                     f"{ms(s.group('npo', lr, seeds))} ({setting_label(s, 'npo', lr)}) | "
-                     f"{ahead} of {len(n)} seeds |")
-    return "\n".join(lines) + "\n\n" + caption(*sweeps)
-
-
 SUMMARY = (("quickstart-2026-12-07", "`quickstart.yaml`"),
            ("tofu-forget01-2026-12-07", "`tofu_forget01_tiny.yaml`"),
            ("tofu-forget05-2026-12-06", "`tofu_forget05_tiny.yaml`"),
@@ -218,6 +196,42 @@ def reward_audit() -> str:
                  + " | ".join(f"**{a['smallest_degenerate_margin']:.3f}**" for _, a in audits) + " |")
     files = ", ".join(f"`bench/results/{f}`" for _, f in AUDITS)
     return "\n".join(lines) + f"\n\nRows: {files}; table: {SCRIPT}."
+
+
+def floor_check() -> str:
+    """The floor DareU measures before unlearning beside the oracle's forget mass, per corpus."""
+    rows = [json.loads(l) for l in (RESULTS / "floor-check.jsonl").read_text().splitlines() if l]
+    lines = ["| corpus | floor (sd per answer) | inventions | oracle's forget mass | floor − oracle "
+             "| target's forget mass |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['corpus']} | {r['floor']:.3f} ({r['floor_sd']:.3f}) | "
+                     f"{r['probe_answers']} | {r['oracle_mass']:.3f} | "
+                     f"{r['floor_minus_oracle']:+.3f} | {r['target_mass']:.3f} |")
+    dates = sorted({r["date"] for r in rows})
+    return "\n".join(lines) + (f"\n\nRows: `bench/results/floor-check.jsonl` ({', '.join(dates)}; "
+                               f"`python bench/floor_check.py RECIPE RUN_DIR ...` per corpus); "
+                               f"table: {SCRIPT}.")
+
+
+def floor_runs() -> str:
+    """DareU on its defaults (the floor rule), per corpus and unlearning seed."""
+    rows = [json.loads(l) for l in (RESULTS / "floor-runs.jsonl").read_text().splitlines() if l]
+    lines = ["| corpus | seed | ToW | forget mass | forget ROUGE (oracle) | fluency ppl | floor "
+             "| steps run of ceiling |", "|---|---|---|---|---|---|---|---|"]
+    oracle = {(r["corpus"], r["seed"]): r for r in rows if r["model"] == "oracle"}
+    dareu = sorted((r for r in rows if r["model"] == "dareu"), key=lambda r: (r["corpus"], r["seed"]))
+    for r in dareu:
+        o = oracle.get((r["corpus"], r["seed"]), {})
+        lines.append(f"| {r['corpus']} | {r['seed']} | {r['tow']:.3f} | "
+                     f"{r['forget_attribution_mass']:.3f} | {r['forget_rouge']:.3f} "
+                     f"({o.get('forget_rouge', float('nan')):.3f}) | {r['fluency_ppl']:.2f} | "
+                     f"{r['floor']:.4f} | {r['steps_run']} of {r['steps']} |")
+    for corpus in sorted({r["corpus"] for r in dareu}):
+        tows = [r["tow"] for r in dareu if r["corpus"] == corpus]
+        lines.append(f"| **{corpus}, mean ± sd** | {len(tows)} seeds | **{ms([{'tow': t} for t in tows])}** "
+                     "| | | | | |")
+    return "\n".join(lines) + ("\n\nRows: `bench/results/floor-runs.jsonl` (`python bench/run_rows.py "
+                               f"RUN_DIR --corpus NAME --seed N` per finished run); table: {SCRIPT}.")
 
 
 # ---------------------------------------------------------------- speed and memory benches
@@ -311,12 +325,13 @@ TABLES = {
     "summary": summary,
     "quickstart": lambda: method_table("quickstart-2026-12-07"),
     "tofu-forget01": lambda: method_table("tofu-forget01-2026-12-07"),
-    "tofu-forget01-prepares": forget01_prepares,
     "tofu-forget01-steps": lambda: dareu_settings_table("tofu-forget01-2026-12-07"),
     "tofu-forget05": lambda: method_table("tofu-forget05-2026-12-06"),
     "notes": lambda: method_table("notes-2026-12-06"),
     "quickstart-weak": lambda: method_table("quickstart-weak-2026-12-06"),
     "reward-audit": reward_audit,
+    "floor-check": floor_check,
+    "floor-runs": floor_runs,
     "bench-rl-step": lambda: rl_step("rl-step.json"),
     "bench-rl-step-vocab": rl_step_vocab,
     "bench-memory": memory,
