@@ -244,7 +244,7 @@ def _floor_note(run: Run, models: dict[str, dict]) -> str | None:
     result = (read_json(marker) or {}).get("result", {}) if marker.is_file() else {}
     if result.get("floor") is None:
         return None
-    oracle, target = (models.get(m, {}).get("forget_mass") for m in ("oracle", "target"))
+    oracle, target = (models.get(m, {}).get("forget_attribution_mass") for m in ("oracle", "target"))
     ran = result.get("steps_run")
     return (f"DareU's floor, measured before unlearning on what the target invents about people "
             f"it does not know: forget mass {_fmt('forget_mass', result['floor'])} (the oracle's: "

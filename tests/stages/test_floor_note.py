@@ -8,7 +8,7 @@ from dareu.stages.report import _floor_note
 
 def test_the_report_puts_the_floor_beside_the_oracles_mass(tmp_path):
     run = Run(load_config(None, [f"run.output_dir={tmp_path}"]))
-    models = {"oracle": {"forget_mass": 0.112}, "target": {"forget_mass": 0.97}}
+    models = {"oracle": {"forget_attribution_mass": 0.112}, "target": {"forget_attribution_mass": 0.97}}
     assert _floor_note(run, models) is None  # DareU has not run
     atomic_write_json(run.marker("unlearn-dareu"),
                       {"result": {"floor": 0.1034, "steps": 200, "steps_run": 85}})
