@@ -17,6 +17,7 @@ from dareu.errors import DareUError
 from dareu.io import atomic_dir, atomic_write_text, read_json
 from dareu.pipeline import Run, is_rank_zero
 from dareu.report import plots
+from dareu.stages.floor_note import floor_note
 from dareu.report.document import Block, Code, Heading, Image, Paragraph, Table, to_html, to_markdown
 
 log = logging.getLogger("dareu")
@@ -169,7 +170,7 @@ def _document(run: Run, models: dict[str, dict], made: dict[str, str],
         blocks += [Table(header, rows, _best_cells(models, columns)), Paragraph(BEST_NOTE)]
         if extra:
             blocks.append(Paragraph(_mass_note(run, list(extra))))
-        if (note := _floor_note(run, models)) is not None:
+        if (note := floor_note(run, models)) is not None:
             blocks.append(Paragraph(note))
         shown = {key for key, _, _ in columns}
         gaps = [f"{m}: {key} — {why}" for m, s in models.items()
@@ -235,22 +236,6 @@ def _mass_note(run: Run, extra: list[str]) -> str:
     if len(others) < len(extra):
         text += f"; forget mass ({attributor_slug(reward)}) repeats forget mass"
     return text + ". Each is a share in [0, 1], judged like forget mass: closest to the oracle."
-
-
-def _floor_note(run: Run, models: dict[str, dict]) -> str | None:
-    """Where DareU stopped: its floor, measured before unlearning, beside the oracle's and the
-    target's forget mass (None when DareU has not run)."""
-    marker = run.marker("unlearn-dareu")
-    result = (read_json(marker) or {}).get("result", {}) if marker.is_file() else {}
-    if result.get("floor") is None:
-        return None
-    oracle, target = (models.get(m, {}).get("forget_attribution_mass") for m in ("oracle", "target"))
-    ran = result.get("steps_run")
-    return (f"DareU's floor, measured before unlearning on what the target invents about people "
-            f"it does not know: forget mass {_fmt('forget_mass', result['floor'])} (the oracle's: "
-            f"{_fmt('forget_mass', oracle)}; the target's: {_fmt('forget_mass', target)}). DareU "
-            f"pushes a prompt only while its answers are above it"
-            + (f", and ran {ran} of at most {result.get('steps')} steps." if ran is not None else "."))
 
 
 def _stage_times(run: Run) -> dict[str, float | None]:
