@@ -171,155 +171,8 @@ def summary() -> str:
     return "\n".join(lines) + "\n\n" + caption(*sweeps)
 
 
-# ---------------------------------------------------------------- reward audits
-
-AUDITS = (("quickstart", "reward-audit-quickstart-2026-12-07.json"),
-          ("TOFU forget01 tiny", "reward-audit-tofu-forget01-2026-12-07.json"))
-CASES = ("oracle greedy", "true forget answers", "target samples", "empty", "one token repeated",
-         "random letters", "shuffled retain words", "I don't know")
-
-
-def reward_audit() -> str:
-    audits = [(name, json.loads((RESULTS / f).read_text())) for name, f in AUDITS]
-    head = "| case | " + " | ".join(f"{n}: mass / NLL per token / reward" for n, _ in audits) + " |"
-    lines = [head, "|---|" + "---|" * len(audits)]
-    for case in CASES:
-        cells = []
-        for _, a in audits:
-            c = a["cases"][case]
-            reward = c["reward"] if abs(c["reward"]) >= 5e-4 else 0.0  # no "-0.000"
-            cells.append(f"{c['forget_mass']:.3f} / {c['nll_per_token']:.2f} / {reward:.3f}")
-        lines.append(f"| {case} | " + " | ".join(cells) + " |")
-    lines.append("| guard threshold τ (nats per token) | "
-                 + " | ".join(f"{a['threshold']:.2f}" for _, a in audits) + " |")
-    lines.append("| **smallest degenerate margin** (goal ≥ 0.3) | "
-                 + " | ".join(f"**{a['smallest_degenerate_margin']:.3f}**" for _, a in audits) + " |")
-    files = ", ".join(f"`bench/results/{f}`" for _, f in AUDITS)
-    return "\n".join(lines) + f"\n\nRows: {files}; table: {SCRIPT}."
-
-
-def floor_check() -> str:
-    """The floor DareU measures before unlearning beside the oracle's forget mass, per corpus."""
-    rows = [json.loads(l) for l in (RESULTS / "floor-check.jsonl").read_text().splitlines() if l]
-    lines = ["| corpus | floor (sd per answer) | inventions | oracle's forget mass | floor − oracle "
-             "| target's forget mass |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['corpus']} | {r['floor']:.3f} ({r['floor_sd']:.3f}) | "
-                     f"{r['probe_answers']} | {r['oracle_mass']:.3f} | "
-                     f"{r['floor_minus_oracle']:+.3f} | {r['target_mass']:.3f} |")
-    dates = sorted({r["date"] for r in rows})
-    return "\n".join(lines) + (f"\n\nRows: `bench/results/floor-check.jsonl` ({', '.join(dates)}; "
-                               f"`python bench/floor_check.py RECIPE RUN_DIR ...` per corpus); "
-                               f"table: {SCRIPT}.")
-
-
-def floor_runs() -> str:
-    """DareU on its defaults (the floor rule), per corpus and unlearning seed."""
-    rows = [json.loads(l) for l in (RESULTS / "floor-runs.jsonl").read_text().splitlines() if l]
-    lines = ["| corpus | seed | ToW | forget mass | forget ROUGE (oracle) | fluency ppl | floor "
-             "| steps run of ceiling |", "|---|---|---|---|---|---|---|---|"]
-    oracle = {(r["corpus"], r["seed"]): r for r in rows if r["model"] == "oracle"}
-    dareu = sorted((r for r in rows if r["model"] == "dareu"), key=lambda r: (r["corpus"], r["seed"]))
-    for r in dareu:
-        o = oracle.get((r["corpus"], r["seed"]), {})
-        lines.append(f"| {r['corpus']} | {r['seed']} | {r['tow']:.3f} | "
-                     f"{r['forget_attribution_mass']:.3f} | {r['forget_rouge']:.3f} "
-                     f"({o.get('forget_rouge', float('nan')):.3f}) | {r['fluency_ppl']:.2f} | "
-                     f"{r['floor']:.4f} | {r['steps_run']} of {r['steps']} |")
-    for corpus in sorted({r["corpus"] for r in dareu}):
-        tows = [r["tow"] for r in dareu if r["corpus"] == corpus]
-        lines.append(f"| **{corpus}, mean ± sd** | {len(tows)} seeds | **{ms([{'tow': t} for t in tows])}** "
-                     "| | | | | |")
-    return "\n".join(lines) + ("\n\nRows: `bench/results/floor-runs.jsonl` (`python bench/run_rows.py "
-                               f"RUN_DIR --corpus NAME --seed N` per finished run); table: {SCRIPT}.")
-
-
-# ---------------------------------------------------------------- speed and memory benches
-
-def _fmt(s: dict, digits: int = 3) -> str:
-    return f"{s['median']:.{digits}g} ({s['min']:.{digits}g}–{s['max']:.{digits}g})"
-
-
-def _bench(file: str) -> dict:
-    return json.loads((RESULTS / file).read_text())
-
-
-def _side(c: dict, side: str) -> str:
-    return {"trl": f"TRL GRPOTrainer {c['trl_version']}", "grpo": "DareU grpo", "ppo": "DareU ppo"}[side]
-
-
-def _ratio(v: dict, key: str) -> str:
-    return f"{v[key]:.2f}" if key in v else "—"
-
-
-def rl_step(file: str, extra_tables: bool = True) -> str:
-    r = _bench(file)
-    c, gpu = r["config"], any("peak_gpu_mb" in v for v in r["sides"].values())
-    head = ["side", "s / optimiser step", "generated tokens/s", "peak RSS increase (MiB)", "step ratio vs TRL"]
-    head += ["peak GPU MiB", "GPU memory ratio vs TRL"] if gpu else ["RSS ratio vs TRL"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for side in ("trl", "grpo", "ppo"):
-        if side not in r["sides"]:
-            continue
-        v = r["sides"][side]
-        cells = [_side(c, side), _fmt(v["step_s"]), _fmt(v["tokens_per_s"]), _fmt(v["peak_rss_increase_mb"], 4),
-                 _ratio(v, "ratio_step_vs_trl")]
-        cells += [_fmt(v["peak_gpu_mb"], 4), _ratio(v, "ratio_gpu_mem_vs_trl")] if gpu else [_ratio(v, "ratio_rss_vs_trl")]
-        lines.append("| " + " | ".join(cells) + " |")
-    if extra_tables:
-        b = r["bound"]
-        lines += ["", "| (a) generate alone (s) | (b) fwd+bwd (s) | efficiency (a+b) / grpo step |", "|---|---|---|",
-                  f"| {_fmt(b['generate_s'])} | {_fmt(b['fwd_bwd_s'])} | {b['efficiency_grpo']:.2f} |"]
-        if "reward_cost" in r:
-            lines += ["", f"| attributor | score {r['reward_cost_responses']} responses (s) | share of grpo step |",
-                      "|---|---|---|"]
-            lines += [f"| {k} | {_fmt(v['score_s'])} | {v['share_of_grpo_step']:.1%} |"
-                      for k, v in r["reward_cost"].items()]
-    m = r["machine"]
-    return "\n".join(lines) + (f"\n\nRows: `bench/results/{file}` ({m['date']}, {c['device']}, "
-                               f"{c['reps']} processes × {c['steps']} steps per side, median (min–max)); "
-                               f"table: {SCRIPT}.")
-
-
-def rl_step_vocab() -> str:
-    lines = ["| vocab | side | s / optimiser step | peak RSS increase (MiB) | step ratio vs TRL | RSS ratio vs TRL |",
-             "|---|---|---|---|---|---|"]
-    files = [f"rl-step-vocab{v}.json" for v in (32000, 128000)]
-    for f in files:
-        r = _bench(f)
-        for side in ("trl", "grpo"):
-            v = r["sides"][side]
-            lines.append(f"| {r['config']['vocab']} | {_side(r['config'], side)} | {_fmt(v['step_s'])} | "
-                         f"{_fmt(v['peak_rss_increase_mb'], 4)} | {_ratio(v, 'ratio_step_vs_trl')} | "
-                         f"{_ratio(v, 'ratio_rss_vs_trl')} |")
-    rows = ", ".join(f"`bench/results/{f}`" for f in files)
-    return "\n".join(lines) + f"\n\nRows: {rows}; table: {SCRIPT}."
-
-
-def memory() -> str:
-    r = _bench("memory.json")
-    lines = ["| mode | weights MiB | weights / 16-bit full | trainable params | peak MiB (load + step) |",
-             "|---|---|---|---|---|"]
-    for m, v in r["modes"].items():
-        lines.append(f"| {m} | {v['weight_mb']:.1f} | {v['weight_ratio_vs_16bit']:.2f} | "
-                     f"{v['trainable_params']:,} | {_fmt(v['peak_mb'])} |")
-    return "\n".join(lines) + f"\n\nRows: `bench/results/memory.json` ({r['machine']['date']}); table: {SCRIPT}."
-
-
-def gpu() -> str:
-    r = _bench("gpu.json")
-    lines = ["| mode | params | weights MiB | s/step | generated tokens/s | peak GPU MiB |", "|---|---|---|---|---|---|"]
-    for m in ("qlora", "lora"):
-        v = r["modes"][m]
-        lines.append(f"| {m} | {v['params']:,} | {v['weight_bytes'] / 2**20:.1f} | {v['step_s']:.3f} | "
-                     f"{v['tokens_per_s']:.1f} | {v['peak_gpu_mb']:.0f} |")
-    lines += ["", "| mode / shape (extrapolated) | weights GiB | tokens/s |", "|---|---|---|"]
-    lines += [f"| {k} | {v['weight_gb']:.2f} | {v['tokens_per_s']:.1f} |" for k, v in r["extrapolation"].items()]
-    c = r["config"]
-    return "\n".join(lines) + (f"\n\nRows: `bench/results/gpu.json` ({r['machine']['date']}, {c['device']}, "
-                               f"{c['prompts']} prompts × G {c['group']}, ≤ {c['max_new_tokens']} new tokens, "
-                               f"mean of {c['steps']} steps); table: {SCRIPT}.")
-
+SPEED = _module("tables_speed")
+AUDITS_TABLES = _module("tables_audits")
 
 TABLES = {
     "summary": summary,
@@ -329,15 +182,15 @@ TABLES = {
     "tofu-forget05": lambda: method_table("tofu-forget05-2026-12-06"),
     "notes": lambda: method_table("notes-2026-12-06"),
     "quickstart-weak": lambda: method_table("quickstart-weak-2026-12-06"),
-    "reward-audit": reward_audit,
-    "floor-check": floor_check,
-    "floor-runs": floor_runs,
-    "bench-rl-step": lambda: rl_step("rl-step.json"),
-    "bench-rl-step-vocab": rl_step_vocab,
-    "bench-memory": memory,
-    "bench-gpu": gpu,
-    "bench-rl-step-h200-run1": lambda: rl_step("rl-step-h200.json", extra_tables=False),
-    "bench-rl-step-h200-run2": lambda: rl_step("rl-step-h200-run2.json", extra_tables=False),
+    "reward-audit": AUDITS_TABLES.reward_audit,
+    "floor-check": AUDITS_TABLES.floor_check,
+    "floor-runs": AUDITS_TABLES.floor_runs,
+    "bench-rl-step": lambda: SPEED.rl_step("rl-step.json"),
+    "bench-rl-step-vocab": SPEED.rl_step_vocab,
+    "bench-memory": SPEED.memory,
+    "bench-gpu": SPEED.gpu,
+    "bench-rl-step-h200-run1": lambda: SPEED.rl_step("rl-step-h200.json", extra_tables=False),
+    "bench-rl-step-h200-run2": lambda: SPEED.rl_step("rl-step-h200-run2.json", extra_tables=False),
 }
 BLOCK = re.compile(r"(<!-- table ([\w-]+) -->\n)(.*?) ?(<!-- /table -->)", re.S)
 
