@@ -145,13 +145,10 @@ def from_pretrained_4bit(auto_cls: Any, path: str | Path, dtype: str,
 def keep_4bit_layout(model: torch.nn.Module) -> int:
     """Stop bitsandbytes from repacking 4-bit weights for its AVX512-BF16 CPU kernel.
 
-    On a CPU with avx512_bf16, `Linear4bit.forward` in eval mode without grad rewrites the weight in
-    place into a CPU-only layout, which (a) needs every layer's sizes to be multiples of its block
-    sizes, and (b) leaves the module broken for the training forwards that DareU interleaves with
-    no-grad generation. Turning the flag off makes every CPU take the same (portable) path; the
-    packed kernel is an inference-only speed-up (measured in docs/benchmarks.md). Returns the
-    number of 4-bit layers touched.
-    """
+    On such a CPU, `Linear4bit.forward` in eval mode without grad rewrites the weight in place into
+    a CPU-only layout that needs block-multiple sizes and breaks the training forwards DareU
+    interleaves with no-grad generation. With the flag off every CPU takes the same portable path
+    (the packed kernel is an inference-only speed-up). Returns the number of 4-bit layers touched."""
     n = 0
     for module in model.modules():
         if hasattr(module, "support_avx512bf16_for_cpu"):
