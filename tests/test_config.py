@@ -1,5 +1,6 @@
 """Recipe loading: every user mistake is a ConfigError naming the key and what was expected."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,20 @@ def test_unlearn_lr_defaults_by_mode_and_an_explicit_lr_wins():
     assert load_config(None, ["model.mode=lora"]).unlearn.lr == 1e-3
     assert load_config(None, ["model.mode=qlora"]).unlearn.lr == 1e-3
     assert load_config(None, ["model.mode=qlora", "unlearn.lr=2e-4"]).unlearn.lr == 2e-4
+
+
+@pytest.mark.parametrize("override,message", [
+    ("unlearn.group_size=4", "`unlearn.group_size` is now `unlearn.sampling.group_size`"),
+    ("unlearn.fluency_margin=1", "`unlearn.fluency_margin` is now `unlearn.reward.fluency.margin`"),
+    ("unlearn.let_go=0.05", "`unlearn.let_go` was replaced by `unlearn.floor`"),
+    ("unlearn.minibatches=2", "`unlearn.minibatches` was removed")])
+def test_an_old_unlearn_key_names_its_new_place(override, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(None, [override])
+
+
+def test_an_old_key_in_a_recipe_names_its_new_place(tmp_path):
+    recipe = tmp_path / "old.yaml"
+    recipe.write_text("unlearn:\n  ppo_epochs: 1\n")
+    with pytest.raises(ConfigError, match=re.escape("`unlearn.ppo_epochs` is now `unlearn.objective.epochs`")):
+        load_config(recipe)
