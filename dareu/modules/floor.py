@@ -7,8 +7,9 @@ owners' names swapped for made-up ones); the attributor scores those inventions 
 `invention_floor` turns the scores into the floor. A number in `unlearn.floor` skips the
 measurement. The run stops once the policy's greedy answers to the last pass over the forget
 prompts (the last `steps_per_pass` steps, pooled; greedy like the floor's inventions and like
-evaluation) are at the floor (`pass_at_floor`); `unlearn.steps` stays the ceiling. The level, its spread and the last pass's statistics go into checkpoints, so a resumed
-run continues under the same rule.
+evaluation), plus the sampled answers' fluency penalty, are at the floor (`pass_at_floor`);
+`unlearn.steps` stays the ceiling. The level, its spread and the last pass's figures go into
+checkpoints, so a resumed run continues under the same rule.
 """
 
 from __future__ import annotations
