@@ -35,7 +35,7 @@ from dareu.generation import decode_responses, encode_prompts
 from dareu.modules.collapse_watch import CollapseWarning, CollapseWatch  # noqa: F401 (re-exported)
 from dareu.modules.divergence import check_loss, check_rewards
 from dareu.modules.fluency_guard import FluencyGuard
-from dareu.modules.floor import Floor, steps_per_pass
+from dareu.modules.floor import Floor
 from dareu.modules.lm_forward import LMForward
 from dareu.modules.objectives import build_objective
 from dareu.modules.registry import UnlearnMethod, register_method
@@ -73,8 +73,7 @@ class DareUModule(UnlearnMethod):
         prompts = [p if isinstance(p, str) else p.prompt for p in self.forget]
         self.forget_prompts = [(p, self.prompt_text(p)) for p in prompts]
         probe = unknown_people(self.retain, holdout, u.seed)
-        self.floor = Floor(u.floor, [(r.prompt, self.prompt_text(r.prompt)) for r in probe],
-                           steps_per_pass(len(self.forget_prompts), u.sampling.prompts_per_step, 1))
+        self.floor = Floor(u.floor, [(r.prompt, self.prompt_text(r.prompt)) for r in probe])
         hidden = policy.model.config.get_text_config().hidden_size
         self.objective = build_objective(self.cfg, hidden, self.floor)
         for name, net in self.objective.networks().items():  # ppo's value_head, as checkpoints name it
@@ -116,8 +115,7 @@ class DareUModule(UnlearnMethod):
         """Endless seeded batches of (prompt, formatted prompt) of the forget owners."""
         u, world = self.cfg.unlearn, self.trainer.world_size
         self.retain_distill.start(self.global_rank, world)
-        self.floor.steps_per_pass = steps_per_pass(len(self.forget_prompts), u.sampling.prompts_per_step, world)
-        self.floor.world = world
+        self.floor.start(len(self.forget_prompts), u.sampling.prompts_per_step, world)
         prompts = SeededCycle(self.forget_prompts, u.sampling.prompts_per_step, self.cfg.unlearn.seed,
                               self.global_rank, world)
         return BatchStream(prompts, start=self.rollouts_done)  # resumes at the restored step

@@ -21,8 +21,8 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
-from dareu.generation import generate
 from dareu.modules.rollout import RankMean
+from dareu.modules.rollout_sampling import greedy_answers
 from dareu.rl.floor import at_floor, floor_advantages, invention_floor, pass_at_floor
 
 log = logging.getLogger("dareu")
@@ -31,17 +31,20 @@ log = logging.getLogger("dareu")
 class Floor:
     """The floor rule of one DareU run."""
 
-    def __init__(self, setting: float | str, probe: Sequence[tuple[str, str]],
-                 steps_per_pass: int) -> None:
+    def __init__(self, setting: float | str, probe: Sequence[tuple[str, str]]) -> None:
         """`setting`: `auto` (measure) or the level itself; `probe`: (prompt, formatted prompt)
-        pairs of questions about people the target does not know; `steps_per_pass`: steps that
-        cover every forget prompt once (the stop waits for a whole pass at the floor)."""
+        pairs of questions about people the target does not know."""
         self.level: float | None = None if setting == "auto" else float(setting)
         self.spread = 0.0  # per-answer standard deviation of the inventions' masses
         self.probe = list(probe)
-        self.steps_per_pass = max(1, steps_per_pass)
+        self.steps_per_pass = 1  # steps that show every forget prompt once (`start`)
         self.world = 1  # data-parallel ranks: each step pools their answers
         self.recent: list[tuple[float, int]] = []  # the last pass: (mean cost, answers) a step
+
+    def start(self, n_prompts: int, prompts_per_step: int, world: int) -> None:
+        """Size a pass over the forget prompts for this run's ranks (the stop waits for one)."""
+        self.steps_per_pass = math.ceil(n_prompts / (prompts_per_step * world))
+        self.world = world
 
     @torch.no_grad()
     def measure(self, reference: nn.Module, tokenizer, reward, max_new_tokens: int,
@@ -55,8 +58,8 @@ class Floor:
                         "floor on (no holdout owners and no owner names to swap); the floor is 0")
             value, spread = 0.0, 0.0
         else:
-            answers = generate(reference, tokenizer, [t for _, t in self.probe], max_new_tokens,
-                               batch_size)
+            answers = greedy_answers(reference, tokenizer, [t for _, t in self.probe],
+                                     max_new_tokens, batch_size)
             shares = reward.owner_shares([p for p, _ in self.probe], answers)  # (N, K)
             value, spread = invention_floor(shares.cpu(), reward.forget_index.cpu())
         device = reward.forget_index.device
@@ -99,8 +102,3 @@ class Floor:
             self.level = float(state["floor"])
             self.spread = float(state.get("floor_spread", 0.0))
         self.recent = [(float(m), int(k)) for m, k in state.get("floor_recent", [])]
-
-
-def steps_per_pass(n_prompts: int, prompts_per_step: int, world_size: int) -> int:
-    """Steps that show every forget prompt once."""
-    return math.ceil(n_prompts / (prompts_per_step * world_size))

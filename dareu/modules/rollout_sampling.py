@@ -31,9 +31,10 @@ def seeded_sample(model: nn.Module, tokenizer, enc: dict[str, Tensor], per_promp
                       temperature=sampling.temperature, decode=sampling.decode)
 
 
-def greedy_answers(model: nn.Module, tokenizer, texts: list[str], max_new_tokens: int) -> list[str]:
-    """The policy's greedy answer to each formatted prompt: what evaluation reads, and what the
-    stop compares with the floor (measured on greedy answers too); sampled answers keep a tail of
-    attributed draws that greedy ones do not."""
+def greedy_answers(model: nn.Module, tokenizer, texts: list[str], max_new_tokens: int,
+                   batch_size: int | None = None) -> list[str]:
+    """The model's greedy answer to each formatted prompt (`batch_size` at a time; all at once by
+    default): what evaluation reads, what the floor is measured on and what the stop compares
+    with it; sampled answers keep a tail of attributed draws that greedy ones do not."""
     with gathered(model):
-        return generate(model, tokenizer, texts, max_new_tokens, len(texts))
+        return generate(model, tokenizer, texts, max_new_tokens, batch_size or len(texts))
