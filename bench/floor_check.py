@@ -3,8 +3,8 @@
     python bench/floor_check.py RECIPE RUN_DIR [key=value ...] [--out bench/results/floor-check.jsonl]
 
 RUN_DIR is a prepared run (`dareu prepare` + `dareu fit-attributor` with the same recipe and
-overrides). Prints, for that corpus: the floor exactly as DareU measures it (the target's greedy
-answers to `unknown_people` questions, scored by the reward's attributor, `invention_floor`),
+overrides). Prints, for that corpus: the floor as DareU measures it (`dareu.modules.floor.Floor`:
+the target's greedy answers to `unknown_people` questions, scored by the reward's attributor),
 its per-answer spread, and the forget mass of the oracle's and the target's greedy answers to the
 forget questions (what the report's forget-mass column shows), and appends one JSON row.
 """
@@ -30,8 +30,8 @@ def main() -> None:
     from dareu.config import load_config
     from dareu.data.name_swap import unknown_people
     from dareu.generation import generate
+    from dareu.modules.floor import Floor
     from dareu.pipeline import Run
-    from dareu.rl import invention_floor
     from dareu.stages import objects
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,9 +51,9 @@ def main() -> None:
 
     target, oracle = (objects.load_for_eval(run, d) for d in (run.target_dir, run.oracle_dir))
     probe = unknown_people(corpus.retain, corpus.holdout, cfg.unlearn.seed)
-    shares = reward.owner_shares([r.prompt for r in probe],
-                                 answers(target, probe, cfg.unlearn.sampling.max_new_tokens))
-    floor, spread = invention_floor(shares.cpu(), reward.forget_index.cpu())
+    measured = Floor("auto", [(r.prompt, run.prompt_text(r.prompt)) for r in probe])
+    measured.measure(target, tok, reward, cfg.unlearn.sampling.max_new_tokens, lambda t: t)
+    floor, spread = measured.level, measured.spread
     forget = corpus.forget[:cfg.eval.max_items] if cfg.eval.max_items else corpus.forget
 
     def mass(model) -> float:
