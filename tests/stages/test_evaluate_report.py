@@ -96,12 +96,7 @@ def test_evaluate_skips_what_is_done_and_reuses_metric_groups(evaluated, tmp_pat
 
     # a changed Min-K% fraction: the stages rerun, the generations are reused, the scores are not
     run = tiny_run(run.out, "eval.mia_k=0.2")
-    monkeypatch.setattr(measure, "answers", lambda *a: pytest.fail("regenerated the answers"))
-    scored = []
-    teacher_forced = measure.teacher_forced
-    monkeypatch.setattr(measure, "teacher_forced", lambda *a: scored.append(1) or teacher_forced(*a))
-    evaluate_mod.evaluate(run)
-    assert len(scored) == 3  # oracle, target, grad_ascent
+    assert _rescored(run, monkeypatch) == 3  # oracle, target, grad_ascent
     after = read_json(run.out / "summary.json")["models"]["target"]
     assert after["forget_rouge"] == before["forget_rouge"]
     assert after["mia_auc_min_k"] is not None
@@ -115,12 +110,17 @@ def test_a_new_metric_version_rescores_every_model_but_keeps_the_answers(evaluat
     run = _copy(evaluated, tmp_path)
     monkeypatch.setattr(suite, "EVAL_VERSION", suite.EVAL_VERSION + 1)
     monkeypatch.setattr(evaluate_mod, "EVAL_VERSION", suite.EVAL_VERSION)
+    assert _rescored(run, monkeypatch) == 3  # oracle, target, grad_ascent
+
+
+def _rescored(run, monkeypatch) -> int:
+    """Evaluate `run` again, failing if any answer is regenerated; the models rescored."""
     monkeypatch.setattr(measure, "answers", lambda *a: pytest.fail("regenerated the answers"))
     scored = []
     teacher_forced = measure.teacher_forced
     monkeypatch.setattr(measure, "teacher_forced", lambda *a: scored.append(1) or teacher_forced(*a))
     evaluate_mod.evaluate(run)
-    assert len(scored) == 3  # oracle, target, grad_ascent
+    return len(scored)
 
 
 def test_optional_metric_groups_can_be_switched_off(evaluated, tmp_path):
