@@ -84,9 +84,8 @@ class DareUModule(UnlearnMethod):
         self.collapse_watch = CollapseWatch(u.on_collapse, lambda: self._checkpoint_dir)
         self.fluency_guard = FluencyGuard(self.cfg, policy, [t for _, t in self.forget_prompts],
                                           [r.response for r in self.retain])
-        self.retain_distill = RetainDistill(
-            self.cfg, policy, [dict(self.encode(r), prompt=r.prompt) for r in self.retain], self.lm,
-            self.prompt_text)
+        self.retain_distill = RetainDistill(self.cfg, policy, [self.encode(r) for r in self.retain],
+                                            self.lm)
         self.step_metrics: dict[str, float] = {}  # the last rollout's logged metrics
 
     @classmethod

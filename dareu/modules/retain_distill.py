@@ -10,7 +10,7 @@ did and enter a sharded model through its root under FSDP2.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -26,13 +26,11 @@ from dareu.rl.head import head_full_kl
 class RetainDistill:
     """The retain-side KL of one DareU run; `start` it with the run's rank before the first step."""
 
-    def __init__(self, cfg: Config, policy, rows: Sequence[dict], lm: LMForward,
-                 prompt_text: Callable[[str], str]) -> None:
-        """`rows`: encoded retain records (`input_ids`, `labels`, `prompt`); `lm`: the module's
-        forwards (its split may change under FSDP2, so it is read at each call); `prompt_text`:
-        the prompt format."""
+    def __init__(self, cfg: Config, policy, rows: Sequence[dict], lm: LMForward) -> None:
+        """`rows`: encoded retain records (`input_ids`, `labels`); `lm`: the module's forwards (its
+        split may change under FSDP2, so it is read at each call)."""
         self.cfg, self.policy, self.rows = cfg, policy, list(rows)
-        self.lm, self.prompt_text = lm, prompt_text
+        self.lm = lm
         self.stream: SeededCycle | None = None
 
     @property
